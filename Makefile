@@ -1,0 +1,42 @@
+# Producer Lab — the two commands a newcomer needs:
+#   make run    set up .venv, migrate, load the courseware, serve on http://127.0.0.1:8000
+#   make test   the same set-up, then every test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test setup migrate courseware lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed migrate courseware
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+
+courseware: migrate
+	$(PY) manage.py load_courseware
+
+run: setup
+	@echo ""
+	@echo "  Producer Lab is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@echo ""
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check producer_core courseware tests bench
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .staticfiles tests/artifacts

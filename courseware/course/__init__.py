@@ -1,0 +1,2 @@
+"""The course: lessons (Markdown in courseware/content/), exercises, interview questions,
+the incident story, config export and learners' progress."""
