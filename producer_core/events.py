@@ -47,6 +47,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "network.cut": ("broker",),
     "network.restored": ("broker",),
     "leader.elected": ("topic", "partition", "leader", "epoch"),
+    "isr.changed": ("topic", "partition", "isr"),
     "fault.injected": ("op", "detail"),
 }
 

@@ -1,0 +1,197 @@
+"""One partition's log on the mock cluster: validation, idempotent-producer state, offsets.
+
+The broker side is written independently of the producer's encoder (it parses the
+61-byte RecordBatch v2 header itself and checks the CRC-32C with the ``crc32c``
+package), so a bug in the producer's bytes shows up as a broker error, as it would
+against a real Kafka broker.
+
+Simplification (documented in the UI): the replicas of a partition share this one log.
+Followers are modelled only as *time* (when they acknowledge); a new leader therefore has
+every batch the old leader appended, and there is no unclean-leader truncation.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+import crc32c
+
+from producer_core.protocol import ErrorCode
+
+# baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
+# baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence, recordsCount
+HEADER = struct.Struct(">qiibIhiqqqhii")
+HEADER_SIZE = HEADER.size  # 61
+CRC_START = 21  # the CRC covers attributes .. end of batch
+_INT32_MAX = 2**31 - 1
+IDEMPOTENT_WINDOW = 5  # the broker remembers the last 5 batches per producer and partition
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    base_offset: int
+    batch_length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    records_count: int
+
+    @property
+    def codec(self) -> int:
+        return self.attributes & 0x07
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence of the last record; sequences wrap from 2^31-1 to 0 (Kafka's rule)."""
+        return (self.base_sequence + self.last_offset_delta) % (_INT32_MAX + 1)
+
+
+class BatchRejected(Exception):
+    """A batch the broker refuses; carries the Kafka error code."""
+
+    def __init__(self, error: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def parse_header(data: bytes) -> BatchHeader:
+    """Decode and validate a RecordBatch v2 header the way a broker does.
+
+    Kafka's rules: at least 61 bytes; ``magic`` 2; ``batchLength`` equals the bytes that
+    follow it; the CRC-32C over attributes..end matches; the batch holds at least one
+    record and ``lastOffsetDelta`` is ``recordsCount - 1``.  A broken frame or CRC is
+    ``CORRUPT_MESSAGE``; an inconsistent record count is ``INVALID_RECORD``.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE, f"batch is {type(data).__name__}, not bytes")
+    if len(data) < HEADER_SIZE:
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
+                            f"batch of {len(data)} bytes is shorter than the 61-byte header")
+    h = BatchHeader(*HEADER.unpack_from(data, 0))
+    if h.magic != 2:
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE, f"magic {h.magic}: only v2 batches")
+    if h.batch_length != len(data) - 12:
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
+                            f"batchLength {h.batch_length} but {len(data) - 12} bytes follow")
+    actual = crc32c.crc32c(memoryview(data)[CRC_START:])
+    if actual != h.crc:
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
+                            f"CRC mismatch: header {h.crc:#010x}, computed {actual:#010x}")
+    if h.records_count < 1 or h.last_offset_delta != h.records_count - 1:
+        raise BatchRejected(ErrorCode.INVALID_RECORD,
+                            f"recordsCount {h.records_count} with lastOffsetDelta "
+                            f"{h.last_offset_delta}")
+    return h
+
+
+def stamp(data: bytes, base_offset: int, leader_epoch: int) -> bytes:
+    """Set baseOffset and partitionLeaderEpoch (both outside the CRC), as the leader does."""
+    return struct.pack(">q", base_offset) + data[8:12] + struct.pack(">i", leader_epoch) \
+        + bytes(data[16:])
+
+
+@dataclass(slots=True)
+class _BatchMeta:
+    first_seq: int
+    last_seq: int
+    base_offset: int
+    last_offset_delta: int
+
+
+class _ProducerEntry:
+    __slots__ = ("epoch", "recent")
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.recent: deque[_BatchMeta] = deque(maxlen=IDEMPOTENT_WINDOW)
+
+
+class PartitionLog:
+    """The stored batches of one partition and the per-producer sequence state."""
+
+    __slots__ = (
+        "_producers",
+        "appends",
+        "batches",
+        "duplicates",
+        "log_end_offset",
+        "partition",
+        "topic",
+    )
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.batches: list[bytes] = []
+        self.log_end_offset = 0
+        self._producers: dict[int, _ProducerEntry] = {}
+        self.appends = 0
+        self.duplicates = 0
+
+    def check_sequence(self, h: BatchHeader) -> int | None:
+        """Idempotence: return the original base offset for a duplicate, None for a new
+        batch in sequence, or raise.
+
+        Kafka's rules per (producer id, partition): a lower epoch than the broker knows is
+        fenced (``INVALID_PRODUCER_EPOCH``); a new epoch (or a producer the partition has
+        never seen) must start at sequence 0; a batch matching one of the last five the
+        broker stored is a duplicate and is answered with the offset it got the first time;
+        anything else must start exactly one after the last stored sequence, else
+        ``OUT_OF_ORDER_SEQUENCE_NUMBER``.
+        """
+        if h.producer_id < 0:
+            return None
+        entry = self._producers.get(h.producer_id)
+        if entry is None or h.producer_epoch > entry.epoch:
+            if h.base_sequence != 0:
+                raise BatchRejected(
+                    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    f"producer {h.producer_id} epoch {h.producer_epoch} is new to {self.topic}-"
+                    f"{self.partition}: expected sequence 0, got {h.base_sequence}")
+            return None
+        if h.producer_epoch < entry.epoch:
+            raise BatchRejected(ErrorCode.INVALID_PRODUCER_EPOCH,
+                                f"epoch {h.producer_epoch} is older than {entry.epoch}")
+        last_seq = h.last_sequence
+        for meta in entry.recent:
+            if meta.first_seq == h.base_sequence and meta.last_seq == last_seq:
+                return meta.base_offset
+        if entry.recent:
+            expected = (entry.recent[-1].last_seq + 1) % (_INT32_MAX + 1)
+            if h.base_sequence != expected:
+                raise BatchRejected(
+                    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    f"producer {h.producer_id} on {self.topic}-{self.partition}: expected "
+                    f"sequence {expected}, got {h.base_sequence}")
+        return None
+
+    def append(self, data: bytes, h: BatchHeader, leader_epoch: int) -> tuple[int, bool]:
+        """Append a validated batch; returns ``(base_offset, duplicate)``.
+
+        The broker assigns offsets: the batch's base offset is the log end offset, and the
+        log end offset moves past the batch's last record.
+        """
+        original = self.check_sequence(h)
+        if original is not None:
+            self.duplicates += 1
+            return original, True
+        base = self.log_end_offset
+        self.batches.append(stamp(data, base, leader_epoch))
+        self.log_end_offset = base + h.last_offset_delta + 1
+        self.appends += 1
+        if h.producer_id >= 0:
+            entry = self._producers.get(h.producer_id)
+            if entry is None or h.producer_epoch > entry.epoch:
+                entry = self._producers[h.producer_id] = _ProducerEntry(h.producer_epoch)
+            entry.recent.append(_BatchMeta(h.base_sequence, h.last_sequence, base,
+                                           h.last_offset_delta))
+        return base, False
