@@ -1,0 +1,345 @@
+"""Where labs live: the per-process registry, its caps, and how a lab is driven and reached.
+
+Ownership (see docs/PROTOCOL.md, "Several daphne processes"):
+
+* A lab is *owned* by the process whose consumer created it; it runs only there.  The
+  owner's ``LabRunner`` listens on its own channel, added to the control group
+  ``labctl.<lab id>``, and publishes frames to the group ``lab.<lab id>``.
+* Every consumer — in the owner process or any other sharing ``channels_redis`` — joins
+  ``lab.<lab id>`` for frames and sends its commands to ``labctl.<lab id>``.  Replies
+  (acks, errors, full frames) come back to the consumer's own channel.
+* Before creating a lab a consumer asks ``labctl.<lab id>`` whether an owner exists
+  (only when the channel layer is shared; the in-memory layer has no other process).
+  Sticky sessions at the load balancer keep a learner on one process in the common case.
+
+Caps: at most ``LAB_MAX_SESSIONS`` labs per process, at most ``LAB_MAX_RATE`` records/s per
+lab and ``LAB_MAX_TOTAL_RATE`` records/s over the process; idle labs (no viewer for
+``LAB_IDLE_SECONDS``) are reaped.  All four are Django settings with safe defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from courseware.lab.commands import Command, CommandError
+from courseware.lab.pacing import wall_ms
+from courseware.lab.session import LabSession
+
+log = logging.getLogger(__name__)
+
+SLICE_MS = 4.0  # CPU per engine slice before yielding to the event loop
+VIEWER_TIMEOUT_MS = 90_000  # a viewer that sent nothing for this long is gone
+PROBE_TIMEOUT_S = 0.4
+
+
+def frames_group(lab_id: str) -> str:
+    return f"lab.{lab_id}"
+
+
+def control_group(lab_id: str) -> str:
+    return f"labctl.{lab_id}"
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+class CapacityError(Exception):
+    """The process runs as many labs (or records/s) as it may; the message is for people."""
+
+
+class LabRunner:
+    """Drives one LabSession on the event loop and speaks for it on the channel layer."""
+
+    def __init__(self, registry: "LabRegistry", session: LabSession) -> None:
+        self.registry = registry
+        self.session = session
+        self.lab_id = session.lab_id
+        self.layer = get_channel_layer()
+        self.loop = asyncio.get_running_loop()
+        self.viewers: dict[str, float] = {}
+        self.last_viewer_ms = wall_ms()
+        self.channel: str | None = None
+        self.stopped = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.frames_sent = 0
+
+    async def start(self) -> None:
+        self.channel = await self.layer.new_channel("labowner.")
+        await self.layer.group_add(control_group(self.lab_id), self.channel)
+        self._tasks = [
+            self.loop.create_task(self._listen(), name=f"lab-listen-{self.lab_id}"),
+            self.loop.create_task(self._tick(), name=f"lab-tick-{self.lab_id}"),
+        ]
+
+    async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        try:
+            await self.layer.group_discard(control_group(self.lab_id), self.channel)
+        except Exception:  # the layer may already be gone at shutdown
+            pass
+        self.session.close()
+
+    # ---- the channel side --------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            try:
+                await self.handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad message must not kill the lab
+                log.exception("lab %s: message %r failed", self.lab_id, message.get("type"))
+
+    async def handle(self, message: dict) -> None:
+        kind = message.get("type")
+        reply_to = message.get("reply_to")
+        if kind == "lab.probe":
+            await self._send(reply_to, {"type": "lab.owner", "lab": self.lab_id})
+        elif kind == "lab.attach":
+            self.viewers[reply_to] = wall_ms()
+            if message.get("preset") and message["preset"] != self.session.preset_id:
+                await self._command(reply_to, Command("preset", {"id": message["preset"]}))
+            await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
+        elif kind == "lab.detach":
+            self.viewers.pop(reply_to, None)
+            if not self.viewers:
+                self.last_viewer_ms = wall_ms()
+        elif kind == "lab.keepalive":
+            if reply_to in self.viewers:
+                self.viewers[reply_to] = wall_ms()
+        elif kind == "lab.command":
+            raw = message.get("cmd") or {}
+            cmd = Command(raw.get("type", ""), raw.get("args") or {}, raw.get("ref"))
+            if reply_to in self.viewers:
+                self.viewers[reply_to] = wall_ms()
+            if cmd.type == "resync":
+                await self._send(reply_to, {"type": "lab.frame",
+                                            "text": self.session.full_frame()})
+            else:
+                await self._command(reply_to, cmd)
+
+    async def _command(self, reply_to: str | None, cmd: Command) -> None:
+        try:
+            if cmd.type == "workload" and "rate" in cmd.args:
+                self.registry.check_total_rate(self, int(cmd.args["rate"]))
+            result = self.session.apply(cmd)
+            reply = {"type": "ack", "ref": cmd.ref, "cmd": cmd.type, "result": result}
+        except CommandError as exc:
+            reply = {"type": "error", "ref": cmd.ref, "code": exc.code, "message": exc.message}
+        except CapacityError as exc:
+            reply = {"type": "error", "ref": cmd.ref, "code": "capacity", "message": str(exc)}
+        except Exception as exc:  # an engine bug: say so, keep the lab alive
+            log.exception("lab %s: command %s failed", self.lab_id, cmd.type)
+            reply = {"type": "error", "ref": cmd.ref, "code": "internal",
+                     "message": f"the lab could not apply {cmd.type}: {type(exc).__name__}"}
+        await self._send(reply_to, {"type": "lab.reply",
+                                    "text": json.dumps(reply, default=str)})
+        self._wake.set()  # the next frame shows the change now, not a tick later
+
+    async def _send(self, channel: str | None, message: dict) -> None:
+        if channel:
+            try:
+                await self.layer.send(channel, message)
+            except Exception:  # a full or vanished channel: the browser will resync
+                pass
+
+    # ---- pacing and frames -------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        period = 1.0 / max(1.0, min(30.0, float(_setting("LAB_FRAME_HZ", 20))))
+        while True:
+            started = time.perf_counter()
+            now = wall_ms()
+            self._drop_silent_viewers(now)
+            if self.viewers:
+                await self._advance(period)
+                if self.session.dirty:
+                    text = self.session.delta_frame()
+                    if text is not None:
+                        self.frames_sent += 1
+                        try:
+                            await self.layer.group_send(frames_group(self.lab_id),
+                                                        {"type": "lab.frame", "text": text})
+                        except Exception:
+                            log.exception("lab %s: frame not sent", self.lab_id)
+            else:
+                # Nobody watches: freeze the lab where it is (it resumes on reconnect).
+                self.session.pacer.anchor(self.session.now_ms)
+            elapsed = time.perf_counter() - started
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.001, period - elapsed))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _advance(self, period: float) -> None:
+        """Advance in slices of a few ms of CPU, yielding between them; share the tick."""
+        active = max(1, self.registry.active_count())
+        budget_ms = max(SLICE_MS, period * 1000.0 * 0.7 / active)
+        spent = 0.0
+        while True:
+            started = time.perf_counter()
+            reached = self.session.advance(min(SLICE_MS, budget_ms - spent))
+            spent += (time.perf_counter() - started) * 1000.0
+            if reached or spent >= budget_ms:
+                return
+            await asyncio.sleep(0)
+
+    def _drop_silent_viewers(self, now: float) -> None:
+        gone = [ch for ch, seen in self.viewers.items() if now - seen > VIEWER_TIMEOUT_MS]
+        for ch in gone:
+            del self.viewers[ch]
+        if gone and not self.viewers:
+            self.last_viewer_ms = now
+
+    @property
+    def rate(self) -> int:
+        return sum(int(w.get("rate") or 0) for w in self.session.scenario.get("workload") or [])
+
+
+class LabRegistry:
+    """The labs this process owns, with the caps that keep it responsive."""
+
+    def __init__(self) -> None:
+        self.labs: dict[str, LabRunner] = {}
+        self._reaper: asyncio.Task | None = None
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def max_labs(self) -> int:
+        return int(_setting("LAB_MAX_SESSIONS", 64))
+
+    @property
+    def max_rate(self) -> int:
+        return int(_setting("LAB_MAX_RATE", 100_000))
+
+    @property
+    def max_total_rate(self) -> int:
+        return int(_setting("LAB_MAX_TOTAL_RATE", 1_000_000))
+
+    @property
+    def idle_ms(self) -> float:
+        return float(_setting("LAB_IDLE_SECONDS", 600)) * 1000.0
+
+    def active_count(self) -> int:
+        return sum(1 for r in self.labs.values() if r.viewers and not r.session.paused) or 1
+
+    def get(self, lab_id: str) -> LabRunner | None:
+        runner = self.labs.get(lab_id)
+        if runner is None:
+            return None
+        if runner.stopped or runner.loop is not asyncio.get_running_loop():
+            # A lab from a finished event loop (tests, a restarted server) is gone.
+            self.labs.pop(lab_id, None)
+            return None
+        return runner
+
+    def check_total_rate(self, runner: LabRunner | None, new_rate: int) -> None:
+        others = sum(r.rate for r in self.labs.values() if r is not runner)
+        if others + new_rate > self.max_total_rate:
+            raise CapacityError(
+                f"This server is already simulating {others:,} records/s for other learners; "
+                f"{new_rate:,} more would pass its limit of {self.max_total_rate:,}. "
+                f"Try a lower rate.")
+
+    async def remote_owner_exists(self, lab_id: str) -> bool:
+        """Ask the control group whether another process owns ``lab_id``."""
+        layer = get_channel_layer()
+        if isinstance(layer, InMemoryChannelLayer):
+            return False  # one process: nobody else to ask
+        probe = await layer.new_channel("labprobe.")
+        await layer.group_send(control_group(lab_id), {"type": "lab.probe", "reply_to": probe})
+        try:
+            await asyncio.wait_for(layer.receive(probe), PROBE_TIMEOUT_S)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def ensure(self, lab_id: str, *, preset: str | None = None,
+                     seed: int | None = None) -> LabRunner | None:
+        """The local runner for ``lab_id``, created if nobody owns it; None if remote.
+
+        Raises CapacityError when the process may not start another lab, CommandError when
+        the preset is unknown or the engine refuses it.
+        """
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        async with self._lock:
+            runner = self.get(lab_id)
+            if runner is not None:
+                return runner
+            if await self.remote_owner_exists(lab_id):
+                return None
+            self._start_reaper()
+            if len(self.labs) >= self.max_labs:
+                await self.reap()
+            if len(self.labs) >= self.max_labs:
+                raise CapacityError(
+                    f"The lab server is at capacity ({self.max_labs} live labs in this "
+                    f"process). Please try again in a few minutes.")
+            session = LabSession(lab_id, preset=preset, seed=seed, max_rate=self.max_rate)
+            runner = LabRunner(self, session)
+            self.check_total_rate(None, runner.rate)
+            await runner.start()
+            self.labs[lab_id] = runner
+            return runner
+
+    async def reap(self) -> int:
+        """Stop labs nobody has watched for ``LAB_IDLE_SECONDS``; returns how many."""
+        now = wall_ms()
+        idle = [lab_id for lab_id, r in self.labs.items()
+                if not r.viewers and now - r.last_viewer_ms > self.idle_ms]
+        dead = [lab_id for lab_id, r in self.labs.items()
+                if r.stopped or r.loop is not asyncio.get_running_loop()]
+        for lab_id in idle + dead:
+            runner = self.labs.pop(lab_id, None)
+            if runner is not None and runner.loop is asyncio.get_running_loop():
+                await runner.stop()
+        return len(idle)
+
+    def _start_reaper(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._reaper is not None and not self._reaper.done() \
+                and self._reaper.get_loop() is loop:
+            return
+        self._reaper = loop.create_task(self._reap_forever(), name="lab-reaper")
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("lab reaper failed")
+
+    async def shutdown(self) -> None:
+        """Stop every lab of this process (tests; server shutdown)."""
+        if self._reaper is not None and not self._reaper.done():
+            self._reaper.cancel()
+        for lab_id in list(self.labs):
+            runner = self.labs.pop(lab_id)
+            if runner.loop is asyncio.get_running_loop():
+                await runner.stop()
+
+
+registry = LabRegistry()

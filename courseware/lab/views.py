@@ -1,0 +1,81 @@
+"""Lab pages: the full lab, the compact embed for lessons, and inline config validation.
+
+Views only render; the lab itself runs behind the WebSocket (``courseware.lab.consumers``).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from courseware.lab.commands import FAULT_OPS, KAFKA_ERRORS, WORKLOAD_DATA
+from courseware.lab.forms import control_groups, validate_field
+from courseware.lab.session import DEFAULT_PRESET, SPEED_STEPS
+from producer_core import presets
+
+LAB_PRESETS = ("kafka-defaults", "high-throughput", "low-latency", "incident", "compression")
+
+
+def _ensure_session(request: HttpRequest) -> None:
+    """A lab belongs to a browser session: make sure this browser has one."""
+    if not request.session.session_key:
+        request.session["lab"] = True
+        request.session.save()
+
+
+def _preset_menu() -> list[dict]:
+    known = presets.names()
+    ordered = [p for p in LAB_PRESETS if p in known] + [p for p in known if p not in LAB_PRESETS]
+    menu = []
+    for preset_id in ordered:
+        data = presets.load(preset_id)
+        menu.append({"id": preset_id, "title": data.get("title", preset_id),
+                     "summary": data.get("summary", ""), "lab": preset_id in LAB_PRESETS})
+    return menu
+
+
+def _context(request: HttpRequest, preset: str | None, slot: str) -> dict:
+    query = f"?preset={preset}" if preset and slot == "main" else ""
+    return {
+        "presets": _preset_menu(),
+        "preset": preset or DEFAULT_PRESET,
+        "ws_path": f"/ws/lab/{slot}/{query}",
+        "groups": control_groups(),
+        "speeds": SPEED_STEPS,
+        "kafka_errors": KAFKA_ERRORS,
+        "fault_ops": FAULT_OPS,
+        "workload_data": WORKLOAD_DATA,
+    }
+
+
+@require_GET
+def lab(request: HttpRequest) -> HttpResponse:
+    """The full lab; ``?preset=<id>`` switches the learner's lab to that preset."""
+    preset = request.GET.get("preset") or None
+    if preset is not None and preset not in presets.names():
+        raise Http404(f"unknown preset {preset!r}")
+    _ensure_session(request)
+    return render(request, "lab/lab.html", _context(request, preset, "main"))
+
+
+@require_GET
+def embed(request: HttpRequest, preset_id: str) -> HttpResponse:
+    """A compact live lab for an iframe inside a lesson (queues, pool, timeline, controls)."""
+    if preset_id not in presets.names():
+        raise Http404(f"unknown preset {preset_id!r}")
+    _ensure_session(request)
+    return render(request, "lab/embed.html", _context(request, preset_id, f"embed-{preset_id}"))
+
+
+@require_POST
+def validate(request: HttpRequest) -> HttpResponse:
+    """Inline validation of one setting (htmx posts the field as it changes)."""
+    fields = [k for k in request.POST if k != "csrfmiddlewaretoken"]
+    if len(fields) != 1:
+        return render(request, "lab/_field_error.html",
+                      {"error": "send exactly one setting to validate", "name": ""}, status=400)
+    name = fields[0]
+    error, value = validate_field(name, request.POST[name])
+    return render(request, "lab/_field_error.html", {"error": error, "name": name,
+                                                     "value": value})
