@@ -1,0 +1,518 @@
+"""Simulated application threads that call ``send()`` — the application's view of a producer.
+
+A workload (docs/SEAMS.md §2) is N application threads producing to one topic at a rate.
+Each thread is a scheduler process with its own microsecond "CPU clock": a ``send()`` costs
+the modelled CPU time of ``timemodel.send_cpu_us`` (serializer, partitioner, append and —
+with compression on — the codec, which in the Java client runs in the appending thread).
+When the buffer pool is exhausted (or metadata is missing) a ``send()`` *blocks*: the thread
+stops until the producer lets the call return, up to ``max.block.ms``.  How long each call
+blocked is recorded — that is the incident as the application feels it (p50/p99/max block
+time, blocked threads, failed sends, ``BufferExhaustedError`` counts).
+
+Rates: ``rate`` is records per second over all threads (``None``: as fast as the threads'
+CPU allows).  ``bursty`` sends at ``rate`` during ``on_ms`` windows and nothing during
+``off_ms``.  Arrivals are open-loop (requests keep coming while a thread is blocked), but a
+thread never tries to catch up more than ``MAX_BACKLOG_MS`` of missed arrivals: older ones
+count as ``shed`` (an API would have timed them out).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from producer_core import datagen, timemodel
+from producer_core.errors import KafkaError
+from producer_core.scheduler import PRIORITY_DEFAULT
+
+MAX_BACKLOG_MS = 1000
+PATTERNS = ("steady", "bursty")
+KEY_MODES = ("none", "uniform", "zipf", "sequential")
+
+
+class WorkloadError(ValueError):
+    """A workload spec that cannot run; the message names the field, value and rule."""
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_keys(spec: Any, where: str = "keys") -> tuple[str, int]:
+    """``none`` | ``uniform:N`` | ``zipf:N`` | ``sequential`` → (mode, N)."""
+    if not isinstance(spec, str):
+        raise WorkloadError(f"{where}: must be a string such as 'uniform:100', got {spec!r}")
+    mode, _, n = spec.partition(":")
+    if mode not in KEY_MODES:
+        raise WorkloadError(f"{where}: unknown key distribution {spec!r}; use none, "
+                            f"uniform:N, zipf:N or sequential")
+    if mode in ("uniform", "zipf"):
+        if not n.isdigit() or int(n) < 1:
+            raise WorkloadError(f"{where}: {mode} needs a key count, e.g. '{mode}:100', "
+                                f"got {spec!r}")
+        return mode, int(n)
+    if n:
+        raise WorkloadError(f"{where}: {mode} takes no count, got {spec!r}")
+    return mode, 0
+
+
+@dataclass
+class WorkloadSpec:
+    """One workload entry of a scenario (field names as in docs/SEAMS.md §2)."""
+
+    topic: str
+    threads: int = 1
+    rate: float | None = None  # records/s over all threads; None = as fast as possible
+    pattern: str = "steady"
+    burst: dict = field(default_factory=lambda: {"on_ms": 200, "off_ms": 800})
+    data: str = "json-orders"
+    value_bytes: int = 100
+    keys: str = "none"
+    records: int | None = None  # total over all threads; None = until stop_ms / forever
+    start_ms: int = 0
+    stop_ms: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "workload") -> WorkloadSpec:
+        """Validate a dict (unknown fields and bad values raise ``WorkloadError``)."""
+        if isinstance(d, WorkloadSpec):
+            return d
+        if not isinstance(d, dict):
+            raise WorkloadError(f"{where}: must be an object, got {type(d).__name__}")
+        known = {f for f in cls.__dataclass_fields__}
+        for k in d:
+            if k not in known:
+                raise WorkloadError(f"{where}.{k}: unknown field; fields: {', '.join(sorted(known))}")
+        if "topic" not in d:
+            raise WorkloadError(f"{where}.topic: required")
+        spec = cls(**{k: v for k, v in d.items()})
+        spec.validate(where)
+        return spec
+
+    def validate(self, where: str = "workload") -> None:
+        if not isinstance(self.topic, str) or not self.topic:
+            raise WorkloadError(f"{where}.topic: must be a topic name, got {self.topic!r}")
+        if not _int(self.threads) or not 1 <= self.threads <= 256:
+            raise WorkloadError(f"{where}.threads: must be an integer in 1..256, got "
+                                f"{self.threads!r}")
+        if self.rate is not None and (not _num(self.rate) or self.rate <= 0):
+            raise WorkloadError(f"{where}.rate: must be a positive number (records/s) or null "
+                                f"for as fast as possible, got {self.rate!r}")
+        if self.pattern not in PATTERNS:
+            raise WorkloadError(f"{where}.pattern: must be one of {', '.join(PATTERNS)}, got "
+                                f"{self.pattern!r}")
+        if not isinstance(self.burst, dict):
+            raise WorkloadError(f"{where}.burst: must be an object with on_ms and off_ms")
+        for k in self.burst:
+            if k not in ("on_ms", "off_ms"):
+                raise WorkloadError(f"{where}.burst.{k}: unknown field; fields: on_ms, off_ms")
+        for k in ("on_ms", "off_ms"):
+            v = self.burst.get(k, 0)
+            if not _int(v) or v < (1 if k == "on_ms" else 0):
+                raise WorkloadError(f"{where}.burst.{k}: must be an integer >= "
+                                    f"{1 if k == 'on_ms' else 0}, got {v!r}")
+        if self.data not in datagen.KINDS:
+            raise WorkloadError(f"{where}.data: must be one of {', '.join(datagen.KINDS)}, got "
+                                f"{self.data!r}")
+        if not _int(self.value_bytes) or not 0 <= self.value_bytes <= 16 * 1024 * 1024:
+            raise WorkloadError(f"{where}.value_bytes: must be an integer in 0..16777216, got "
+                                f"{self.value_bytes!r}")
+        parse_keys(self.keys, f"{where}.keys")
+        if self.records is not None and (not _int(self.records) or self.records < 0):
+            raise WorkloadError(f"{where}.records: must be an integer >= 0 or null, got "
+                                f"{self.records!r}")
+        if not _int(self.start_ms) or self.start_ms < 0:
+            raise WorkloadError(f"{where}.start_ms: must be an integer >= 0, got "
+                                f"{self.start_ms!r}")
+        if self.stop_ms is not None and (not _int(self.stop_ms) or self.stop_ms < self.start_ms):
+            raise WorkloadError(f"{where}.stop_ms: must be an integer >= start_ms "
+                                f"({self.start_ms}) or null, got {self.stop_ms!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["burst"] = dict(self.burst)
+        return d
+
+
+class _KeyGen:
+    __slots__ = ("cdf", "keys", "mode", "rng", "seq")
+
+    def __init__(self, spec: str, rng: random.Random) -> None:
+        self.mode, n = parse_keys(spec)
+        self.rng = rng
+        self.seq = 0
+        self.keys = [b"key-%d" % i for i in range(n)]
+        self.cdf: list[float] = []
+        if self.mode == "zipf":
+            # Zipf with s = 1: key k is chosen with weight 1/k (a few hot keys).
+            acc = 0.0
+            for k in range(1, n + 1):
+                acc += 1.0 / k
+                self.cdf.append(acc)
+
+    def next(self) -> bytes | None:
+        mode = self.mode
+        if mode == "none":
+            return None
+        if mode == "uniform":
+            return self.keys[self.rng.randrange(len(self.keys))]
+        if mode == "zipf":
+            i = bisect.bisect_left(self.cdf, self.rng.random() * self.cdf[-1])
+            return self.keys[min(i, len(self.keys) - 1)]
+        self.seq += 1
+        return b"key-%d" % self.seq
+
+
+class _AppThread:
+    """One application thread: sends when due, pays CPU, blocks when ``send()`` blocks."""
+
+    __slots__ = (
+        "_returned",
+        "_timer",
+        "blocked",
+        "blocked_since_ms",
+        "cpu_us",
+        "finished",
+        "index",
+        "name",
+        "next_due_us",
+        "quota",
+        "sent",
+        "w",
+    )
+
+    def __init__(self, workload: Workload, index: int, quota: int | None) -> None:
+        self.w = workload
+        self.index = index
+        self.name = f"{workload.name}-t{index}"
+        self.quota = quota
+        self.sent = 0
+        start_us = workload.spec.start_ms * 1000.0
+        # Stagger threads over one interval so they do not all fire in the same microsecond.
+        iv = workload.interval_us
+        self.next_due_us = start_us + (iv * index / workload.spec.threads if iv else 0.0)
+        self.cpu_us = start_us
+        self.blocked = False
+        self._returned: tuple | None = None
+        self._timer = None
+        self.finished = quota == 0
+        self.blocked_since_ms = 0
+
+    def schedule(self, t_ms: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.w.sched.call_at(t_ms, self.run, priority=PRIORITY_DEFAULT)
+
+    def run(self) -> None:
+        self._timer = None
+        w = self.w
+        if self.finished or self.blocked or w.paused:
+            return
+        now_ms = w.sched.now_ms
+        horizon = (now_ms + 1) * 1000.0
+        stop = w.spec.stop_ms
+        send = w.producer.send_async
+        topic = w.spec.topic
+        on_return = self._on_return
+        callback = w._on_complete
+        while True:
+            if self.quota is not None and self.sent >= self.quota:
+                self.finish()
+                return
+            if stop is not None and now_ms >= stop:
+                self.finish()
+                return
+            iv = w.interval_us
+            if iv:
+                floor = horizon - 1000.0 - MAX_BACKLOG_MS * 1000.0
+                if self.next_due_us < floor:
+                    skipped = int((floor - self.next_due_us) // iv) + 1
+                    w.shed += skipped
+                    self.next_due_us += skipped * iv
+                t = max(self.cpu_us, self.next_due_us)
+                t = w.burst_adjust(t)
+            else:
+                t = self.cpu_us
+            if t >= horizon:
+                self.schedule(int(t // 1000.0))
+                return
+            value = w.values.next()
+            key = w.keygen.next()
+            self.cpu_us = t + w.cost_us(value, key)
+            if iv:
+                self.next_due_us = t + iv
+            self.sent += 1
+            w.send_calls += 1
+            self._returned = None
+            self.blocked = True
+            self.blocked_since_ms = now_ms
+            w._calling = self
+            try:
+                send(topic, value, key, thread=self.name, on_return=on_return,
+                     callback=callback)
+            except KafkaError as e:  # an error Kafka throws at the call (bad partition, ...)
+                self.blocked = False
+                w._failed_at_call(e)
+                continue
+            finally:
+                w._calling = None
+            if self._returned is None:
+                w.blocked_threads += 1
+                return  # blocked: _on_return resumes us
+            self.blocked = False
+            fut, blocked_ms = self._returned
+            w._record_return(fut, blocked_ms)
+            if blocked_ms:
+                # The thread was stuck in send(): its clock moves to when the call returned.
+                self.cpu_us = max(self.cpu_us, w.sched.now_ms * 1000.0)
+
+    def _on_return(self, fut: Any, blocked_ms: int) -> None:
+        if self.w._calling is self:
+            self._returned = (fut, blocked_ms)
+            return
+        # Returned later (the thread had blocked): account and resume.
+        self.blocked = False
+        self.w.blocked_threads -= 1
+        self.w._record_return(fut, blocked_ms)
+        self.cpu_us = max(self.cpu_us, self.w.sched.now_ms * 1000.0)
+        self.schedule(self.w.sched.now_ms)
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.w._thread_finished()
+
+
+class Workload:
+    """N application threads producing to one topic (``sim.add_workload(spec)``)."""
+
+    def __init__(self, sim: Any, spec: dict | WorkloadSpec, *, name: str | None = None) -> None:
+        self.spec = WorkloadSpec.from_dict(spec)
+        topics = getattr(sim.cluster, "topics", None)
+        if callable(topics) and self.spec.topic not in topics():
+            # Kafka would wait max.block.ms for metadata of an unknown topic; a workload
+            # aimed at a topic that does not exist is almost always a typo.
+            raise WorkloadError(f"workload.topic: unknown topic {self.spec.topic!r}; topics: "
+                                f"{sorted(topics())}")
+        self.sim = sim
+        self.sched = sim.scheduler
+        self.producer = sim.producer
+        self.name = name or f"app-{self.spec.topic}"
+        rng = sim.rng(f"workload:{self.name}")
+        self.values = datagen.ValuePool(self.spec.data, rng, self.spec.value_bytes)
+        self.keygen = _KeyGen(self.spec.keys, rng)
+        self.codec = _codec_of(sim)
+        self.paused = False
+        self.interval_us = 0.0
+        self._rate = self.spec.rate
+        self._set_interval()
+        self.send_calls = 0
+        self.blocked_threads = 0
+        self.returns = 0
+        self.blocked_sends = 0
+        self.block_hist: Counter[int] = Counter()
+        self.block_ms_total = 0
+        self.block_ms_max = 0
+        self.failed_sends = 0
+        self.buffer_exhausted = 0
+        self.acked = 0
+        self.delivery_failed = 0
+        self.errors: Counter[str] = Counter()
+        self.shed = 0
+        self._finished_threads = 0
+        self._calling: _AppThread | None = None
+        n = self.spec.threads
+        total = self.spec.records
+        quotas = [None] * n if total is None else [total // n + (1 if i < total % n else 0)
+                                                  for i in range(n)]
+        self.threads = [_AppThread(self, i, quotas[i]) for i in range(n)]
+        for t in self.threads:
+            if t.finished:
+                self._finished_threads += 1
+            else:
+                t.schedule(max(self.sched.now_ms, self.spec.start_ms))
+
+    # ---- rate --------------------------------------------------------------------------
+
+    def _set_interval(self) -> None:
+        r = self._rate
+        self.interval_us = 0.0 if r is None else 1e6 * self.spec.threads / r
+
+    @property
+    def rate(self) -> float | None:
+        return self._rate
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the target rate live (records/s over all threads; None = flat out)."""
+        if rate is not None and (not _num(rate) or rate <= 0):
+            raise WorkloadError(f"rate: must be a positive number or None, got {rate!r}")
+        self._rate = rate
+        self._set_interval()
+        now_us = self.sched.now_ms * 1000.0
+        for t in self.threads:
+            # Start the new cadence now; do not replay arrivals the old rate implied.
+            t.next_due_us = max(now_us, t.cpu_us)
+            if not t.blocked and not t.finished:
+                t.schedule(self.sched.now_ms)
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        now_us = self.sched.now_ms * 1000.0
+        for t in self.threads:
+            t.next_due_us = max(t.next_due_us, now_us)
+            if not t.blocked and not t.finished:
+                t.schedule(self.sched.now_ms)
+
+    def burst_adjust(self, t_us: float) -> float:
+        """Move ``t_us`` out of an ``off`` window of a bursty pattern."""
+        if self.spec.pattern != "bursty":
+            return t_us
+        on = self.spec.burst.get("on_ms", 200) * 1000.0
+        off = self.spec.burst.get("off_ms", 0) * 1000.0
+        if not off:
+            return t_us
+        start = self.spec.start_ms * 1000.0
+        phase = (t_us - start) % (on + off)
+        if phase < on:
+            return t_us
+        return t_us + (on + off - phase)
+
+    def cost_us(self, value: bytes | None, key: bytes | None) -> float:
+        n = (len(value) if value else 0) + (len(key) if key else 0)
+        return timemodel.RECORD_CPU_US + n * self._byte_ns / 1000.0
+
+    @property
+    def codec(self) -> str:
+        return self._codec
+
+    @codec.setter
+    def codec(self, name: str) -> None:
+        self._codec = name
+        self._byte_ns = timemodel.BYTE_CPU_NS + timemodel.CODEC_CPU_NS_PER_BYTE.get(name, 0.0)
+
+    # ---- accounting --------------------------------------------------------------------
+
+    def _record_return(self, fut: Any, blocked_ms: int) -> None:
+        self.returns += 1
+        blocked_ms = int(blocked_ms or 0)
+        if blocked_ms:
+            self.blocked_sends += 1
+            self.block_hist[blocked_ms] += 1
+            self.block_ms_total += blocked_ms
+            self.block_ms_max = max(self.block_ms_max, blocked_ms)
+        if fut is not None and fut.done():
+            exc = fut.exception()
+            if exc is not None:
+                self._count_failure(exc)
+                self.failed_sends += 1
+
+    def _count_failure(self, exc: BaseException) -> None:
+        name = type(exc).__name__
+        self.errors[name] += 1
+        if name == "BufferExhaustedError":
+            self.buffer_exhausted += 1
+
+    def _failed_at_call(self, exc: Exception) -> None:
+        self.returns += 1
+        self.failed_sends += 1
+        self._count_failure(exc)
+
+    def _on_complete(self, metadata: Any, exc: BaseException | None) -> None:
+        if exc is None:
+            self.acked += 1
+        elif type(exc).__name__ != "BufferExhaustedError":
+            # Failures after send() returned (delivery timeout, fatal broker errors).
+            self.delivery_failed += 1
+            self.errors[type(exc).__name__] += 1
+
+    def _thread_finished(self) -> None:
+        self._finished_threads += 1
+
+    @property
+    def done(self) -> bool:
+        """Every thread reached its record quota or ``stop_ms``."""
+        return self._finished_threads >= len(self.threads)
+
+    def block_percentile(self, q: float) -> float:
+        """The ``q``-quantile (0..1) of per-call block time in ms (0 for unblocked calls)."""
+        total = self.returns
+        if not total:
+            return 0.0
+        zero = total - self.blocked_sends
+        rank = q * (total - 1)
+        if rank < zero:
+            return 0.0
+        seen = zero
+        for ms in sorted(self.block_hist):
+            seen += self.block_hist[ms]
+            if seen > rank:
+                return float(ms)
+        return float(self.block_ms_max)
+
+    def stats(self) -> dict:
+        """The ``app`` section of the snapshot (docs/SEAMS.md §1)."""
+        n = self.returns
+        return {
+            "threads": len(self.threads),
+            "blocked_threads": self.blocked_threads,
+            "send_calls": self.send_calls,
+            "sends_returned": n,
+            "blocked_sends": self.blocked_sends,
+            "send_block_ms_avg": round(self.block_ms_total / n, 3) if n else 0.0,
+            "send_block_ms_p50": self.block_percentile(0.50),
+            "send_block_ms_p99": self.block_percentile(0.99),
+            "send_block_ms_max": self.block_ms_max,
+            "failed_sends": self.failed_sends,
+            "buffer_exhausted": self.buffer_exhausted,
+            "delivery_failed": self.delivery_failed,
+            "acked": self.acked,
+            "errors": dict(sorted(self.errors.items())),
+            "shed": self.shed,
+            "rate_target": self._rate,
+            "done": self.done,
+        }
+
+
+def merge_stats(stats: list[dict]) -> dict:
+    """Combine several workloads' ``stats()`` into one ``app`` section."""
+    if not stats:
+        return {"threads": 0, "blocked_threads": 0, "send_calls": 0, "send_block_ms_avg": 0.0,
+                "send_block_ms_p99": 0.0, "send_block_ms_max": 0, "failed_sends": 0,
+                "rate_target": None}
+    if len(stats) == 1:
+        return dict(stats[0])
+    out: dict[str, Any] = {}
+    for key in ("threads", "blocked_threads", "send_calls", "sends_returned", "blocked_sends",
+                "failed_sends", "buffer_exhausted", "delivery_failed", "acked", "shed"):
+        out[key] = sum(s.get(key, 0) for s in stats)
+    n = out["sends_returned"]
+    out["send_block_ms_avg"] = round(sum(s["send_block_ms_avg"] * s["sends_returned"]
+                                         for s in stats) / n, 3) if n else 0.0
+    out["send_block_ms_p50"] = max(s["send_block_ms_p50"] for s in stats)
+    out["send_block_ms_p99"] = max(s["send_block_ms_p99"] for s in stats)
+    out["send_block_ms_max"] = max(s["send_block_ms_max"] for s in stats)
+    errors: Counter[str] = Counter()
+    for s in stats:
+        errors.update(s.get("errors", {}))
+    out["errors"] = dict(sorted(errors.items()))
+    rates = [s["rate_target"] for s in stats]
+    out["rate_target"] = None if any(r is None for r in rates) else sum(rates)
+    out["done"] = all(s.get("done") for s in stats)
+    return out
+
+
+def _codec_of(sim: Any) -> str:
+    cfg = getattr(sim.producer, "config", None) or getattr(sim, "config", None)
+    get = getattr(cfg, "get", None)
+    return str(get("compression.type")) if callable(get) else "none"
