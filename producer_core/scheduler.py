@@ -76,6 +76,8 @@ class Scheduler:
         self._heap: list[_Entry] = []
         self._seq = 0
         self.steps = 0
+        # >0 while an action runs: code called from a callback must not drive time itself.
+        self.depth = 0
 
     @property
     def now_ms(self) -> int:
@@ -110,7 +112,11 @@ class Scheduler:
                 continue
             self.clock._advance_to(entry.due_ms)
             self.steps += 1
-            entry.action()
+            self.depth += 1
+            try:
+                entry.action()
+            finally:
+                self.depth -= 1
             return True
         return False
 
