@@ -1,0 +1,117 @@
+"""Grading a debug-this answer by replaying the scenario with the learner's fix.
+
+The scenario file names a healthy preset (how the service ran last week) and a degraded
+one (today: same workload, something changed). The learner ticks the causes and writes
+the settings to change. We apply those settings to the *degraded* preset, run it in
+virtual time, and check two things: the named causes are exactly the real ones, and the
+fix brings throughput back to at least ``recover_fraction`` of the healthy run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..export import ExportError, parse_properties
+from .engine import RunStats, run_preset
+
+
+@dataclass
+class Grade:
+    passed: bool = False
+    causes_ok: bool = False
+    recovered: bool = False
+    fix: dict = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+    feedback: list = field(default_factory=list)
+    summary: str = ""
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "causes_ok": self.causes_ok,
+                "recovered": self.recovered, "rows": self.rows, "feedback": self.feedback}
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f} msg/s"
+
+
+@lru_cache(maxsize=16)
+def _baseline(preset: str, duration_ms: int) -> RunStats:
+    return run_preset(preset, duration_ms)
+
+
+def _row(st: RunStats) -> dict:
+    m = st.metrics
+    return {"throughput": st.throughput,
+            "batch": m.get("batch-size-avg", 0.0),
+            "rpr": m.get("records-per-request-avg", 0.0),
+            "wait": m.get("bufferpool-wait-ratio", 0.0),
+            "errors": sum(st.errors.values()) + st.records_failed}
+
+
+def grade(page, causes: list[str], fix_text: str) -> Grade:
+    """Check the causes, replay with the fix, compare throughput with the healthy run."""
+    spec = page.extra
+    g = Grade()
+    try:
+        fix = parse_properties(fix_text)
+    except ExportError as exc:
+        g.error = str(exc)
+        return g
+    if not fix:
+        g.error = "write at least one key=value setting"
+        return g
+    from producer_core.config import ProducerConfig
+    from producer_core.errors import ConfigError
+    from producer_core import presets
+
+    degraded_cfg = dict(presets.load(spec["degraded"]).get("config", {}))
+    degraded_cfg.update(fix)
+    try:
+        ProducerConfig.from_dict(degraded_cfg)
+    except ConfigError as exc:
+        g.error = f"that setting would not start a producer: {exc}"
+        return g
+    g.fix = fix
+    duration = int(spec.get("measure_ms", 5000))
+    healthy = _row(_baseline(spec["healthy"], duration))
+    degraded = _row(_baseline(spec["degraded"], duration))
+    fixed = _row(run_preset(spec["degraded"], duration, config_overrides=fix))
+
+    correct = {c["id"] for c in spec["causes"] if c.get("correct")}
+    chosen = set(causes)
+    g.causes_ok = chosen == correct
+    texts = {c["id"]: c for c in spec["causes"]}
+    for cid in sorted(chosen - correct):
+        g.feedback.append(f"Not a cause: {texts[cid]['text']} — {texts[cid].get('why', '')}")
+    for cid in sorted(correct - chosen):
+        g.feedback.append("You missed a cause. Compare the healthy and degraded configs "
+                          "and the batch-size-avg metric again.")
+    for cid in sorted(chosen & correct):
+        g.feedback.append(f"Right: {texts[cid]['text']}")
+    need = float(spec.get("recover_fraction", 0.8)) * healthy["throughput"]
+    g.recovered = fixed["throughput"] >= need
+    g.passed = g.causes_ok and g.recovered
+    g.rows = [
+        ("throughput", _fmt_rate(healthy["throughput"]), _fmt_rate(degraded["throughput"]),
+         _fmt_rate(fixed["throughput"])),
+        ("batch-size-avg", f"{healthy['batch']:,.0f} B", f"{degraded['batch']:,.0f} B",
+         f"{fixed['batch']:,.0f} B"),
+        ("records-per-request-avg", f"{healthy['rpr']:,.1f}", f"{degraded['rpr']:,.1f}",
+         f"{fixed['rpr']:,.1f}"),
+        ("bufferpool-wait-ratio", f"{healthy['wait']:.2f}", f"{degraded['wait']:.2f}",
+         f"{fixed['wait']:.2f}"),
+        ("errors", str(healthy["errors"]), str(degraded["errors"]), str(fixed["errors"])),
+    ]
+    if g.recovered:
+        g.summary = (f"With your settings the degraded service delivers "
+                     f"{_fmt_rate(fixed['throughput'])}, at least "
+                     f"{spec.get('recover_fraction', 0.8):.0%} of the healthy "
+                     f"{_fmt_rate(healthy['throughput'])}.")
+    else:
+        g.summary = (f"With your settings throughput is {_fmt_rate(fixed['throughput'])}; "
+                     f"it needs to reach {_fmt_rate(need)}.")
+    if g.recovered and not g.causes_ok:
+        g.summary += " Throughput is back, but the causes you named are not quite right."
+    return g

@@ -1,0 +1,75 @@
+"""Measuring the real codecs on data the learner chooses (lesson 3).
+
+The bytes are really compressed by the engine's codecs (gzip, snappy with xerial framing,
+lz4 frame, zstd) at Kafka's default levels; the speeds are the wall clock of this server,
+measured now. This is the one place in the course that reads the wall clock, and it only
+reports what it saw.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+KINDS: list[tuple[str, str]] = [
+    ("json-orders", "JSON order events"),
+    ("json-users", "JSON user events"),
+    ("text", "log-like text"),
+    ("random", "random bytes (like encrypted or already-compressed data)"),
+    ("custom", "your text"),
+]
+SAMPLE_BYTES = 16384
+MAX_CUSTOM = 200_000
+
+
+class MeasureError(ValueError):
+    pass
+
+
+@dataclass
+class Result:
+    description: str
+    size: int
+    rows: list[dict]
+
+
+def sample(kind: str, custom: str = "", seed: int = 7) -> tuple[bytes, str]:
+    """About one default batch (16 KB) of records of the chosen kind."""
+    labels = dict(KINDS)
+    if kind not in labels:
+        raise MeasureError(f"unknown data kind {kind!r}; choose one of {', '.join(labels)}")
+    if kind == "custom":
+        data = custom.encode("utf-8")
+        if not data.strip():
+            raise MeasureError("paste some text to measure, or choose another kind of data")
+        if len(data) > MAX_CUSTOM:
+            raise MeasureError(f"the sample is {len(data)} bytes; {MAX_CUSTOM} is the limit")
+        return data, labels[kind]
+    from producer_core.datagen import generate
+
+    rng = random.Random(seed)
+    chunks: list[bytes] = []
+    total = 0
+    while total < SAMPLE_BYTES:
+        value = generate(kind, rng, 200)
+        chunks.append(value)
+        total += len(value)
+    return b"".join(chunks)[:SAMPLE_BYTES], labels[kind]
+
+
+def run(kind: str, custom: str = "") -> Result:
+    from producer_core.compression import measure_codecs
+
+    data, label = sample(kind, custom)
+    measured = measure_codecs(data, timer=time.perf_counter)
+    rows = []
+    for m in measured:
+        rows.append({"codec": m["codec"], "compressed": m["compressed_bytes"],
+                     "ratio": m["ratio"], "saved": f"{(1 - m['ratio']) * 100:.0f}%",
+                     "compress_mbps": m.get("compress_mb_s") or 0,
+                     "decompress_mbps": m.get("decompress_mb_s") or 0, "best": False})
+    codecs = [r for r in rows if r["codec"] != "none"]
+    if codecs:
+        min(codecs, key=lambda r: r["ratio"])["best"] = True
+    return Result(label, len(data), rows)

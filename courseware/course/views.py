@@ -1,0 +1,266 @@
+"""Course pages. Views parse, call one service, render (htmx requests get the partial)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import export as export_mod
+from .forms import DebugAnswerForm, SignUpForm
+from .models import Answer, DebugSubmission, Lesson, Question
+from .services import checking, content, debugging, measure, progress
+from .services import render as rendering
+
+
+def _partial(request, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template
+
+
+def home(request):
+    who = progress.peek_learner(request)
+    lessons = list(Lesson.objects.all())
+    pmap = progress.progress_map(who)
+    rows = [{"lesson": le, "progress": pmap.get(le.pk)} for le in lessons]
+    done = sum(1 for r in rows if r["progress"] and r["progress"].completed)
+    interview = Question.objects.filter(kind=Question.Kind.INTERVIEW)
+    quiz = Question.objects.filter(kind=Question.Kind.COMPUTED)
+    return render(request, "course/home.html", {
+        "rows": rows, "done": done, "total": len(rows),
+        "next_lesson": next((r["lesson"] for r in rows
+                             if not (r["progress"] and r["progress"].completed)), None),
+        "mistakes": content.mistakes(), "debug": content.debug_scenarios(),
+        "incident": content.incident(), "interview": interview, "quiz": quiz})
+
+
+def _segments(body: str, who: dict | None) -> list[dict]:
+    """Rendered segments of a body, checkpoints joined with their Question row and this
+    learner's last answer and verdict."""
+    segs = rendering.render(body)
+    slugs = [s.checkpoint for s in segs if s.kind == "checkpoint"]
+    questions = {q.slug: q for q in Question.objects.filter(slug__in=slugs)}
+    answers = ({a.question_id: a for a in Answer.objects.for_learner(who)
+                .filter(question__in=questions.values())} if who and questions else {})
+    out = []
+    for seg in segs:
+        if seg.kind == "checkpoint":
+            q = questions.get(seg.checkpoint)
+            if q is None:  # content changed but load_courseware not re-run yet
+                continue
+            out.append({"kind": "checkpoint", "q": q, "answer": answers.get(q.pk),
+                        **_verdict_ctx(q, answers.get(q.pk))})
+        else:
+            out.append({"kind": seg.kind, "seg": seg})
+    return out
+
+
+def lesson_detail(request, slug: str):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    who = progress.learner(request)
+    row = progress.mark_visited(who, lesson)
+    segments = _segments(lesson.body, who)
+    prev_l = Lesson.objects.filter(order__lt=lesson.order).order_by("-order").first()
+    next_l = Lesson.objects.filter(order__gt=lesson.order).order_by("order").first()
+    return render(request, "course/lesson.html", {
+        "lesson": lesson, "segments": segments, "progress": row,
+        "prev": prev_l, "next": next_l, "measure_kinds": measure.KINDS})
+
+
+def _verdict_ctx(q: Question, ans: Answer | None) -> dict:
+    if ans is None or not ans.text or q.kind == Question.Kind.INTERVIEW:
+        return {"verdict": None, "error": ""}
+    try:
+        verdict = checking.check(q, ans.text)
+    except checking.AnswerError as exc:
+        return {"verdict": None, "error": str(exc)}
+    return {"verdict": verdict, "error": ""}
+
+
+@require_POST
+def lesson_complete(request, slug: str):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    done = request.POST.get("done", "1") == "1"
+    row = progress.set_completed(progress.learner(request), lesson, done)
+    if request.htmx:
+        return render(request, "course/lesson.html#complete", {"lesson": lesson, "progress": row})
+    nxt = Lesson.objects.filter(order__gt=lesson.order).order_by("order").first()
+    if done and nxt:
+        return redirect("course:lesson", slug=nxt.slug)
+    return redirect("course:lesson", slug=lesson.slug)
+
+
+@require_POST
+def answer(request, slug: str):
+    """Check a checkpoint or a computed quiz question; htmx gets the partial back."""
+    q = get_object_or_404(Question, slug=slug)
+    if q.kind == Question.Kind.INTERVIEW:
+        raise Http404("interview questions are answered on their own page")
+    ans, verdict, error = checking.submit(progress.learner(request), q, request.POST.get("answer", ""))
+    ctx = {"q": q, "answer": ans, "verdict": verdict, "error": error}
+    if request.htmx:
+        # htmx swaps only 2xx responses; the error is shown inside the partial.
+        return render(request, "course/_question.html", ctx)
+    if q.lesson:
+        back = reverse("course:lesson", args=[q.lesson.slug])
+    else:
+        back = q.page or reverse("course:quiz")
+    return redirect(f"{back}#q-{q.slug}")
+
+
+def quiz(request):
+    who = progress.peek_learner(request)
+    qs = list(Question.objects.filter(kind=Question.Kind.COMPUTED))
+    answers = {a.question_id: a for a in Answer.objects.for_learner(who)} if who else {}
+    items = [{"q": q, "answer": answers.get(q.pk), **_verdict_ctx(q, answers.get(q.pk))}
+             for q in qs]
+    return render(request, "course/quiz.html", {"items": items})
+
+
+def interview_list(request):
+    who = progress.peek_learner(request)
+    qs = list(Question.objects.filter(kind=Question.Kind.INTERVIEW))
+    answers = {a.question_id: a for a in Answer.objects.for_learner(who)} if who else {}
+    return render(request, "course/interview_list.html",
+                  {"items": [{"q": q, "answer": answers.get(q.pk)} for q in qs]})
+
+
+def interview_detail(request, slug: str):
+    """Write an answer (saved), then reveal the model answer and the rubric."""
+    q = get_object_or_404(Question, slug=slug, kind=Question.Kind.INTERVIEW)
+    who = progress.learner(request)
+    ans = Answer.objects.for_learner(who).filter(question=q).first()
+    error = ""
+    if request.method == "POST":
+        text = request.POST.get("answer", "").strip()
+        if request.POST.get("action") == "reveal":
+            if not (ans and ans.text.strip()) and not text:
+                error = "Write your own answer first; then compare it with ours."
+            else:
+                ans = ans or Answer(question=q, **who)
+                if text:
+                    ans.text = text[:20000]
+                ans.revealed = True
+                ans.save()
+        elif not text:
+            error = "Your answer is empty."
+        else:
+            ans = ans or Answer(question=q, **who)
+            ans.text = text[:20000]
+            ans.save()
+        if not error and not request.htmx:
+            return redirect("course:interview", slug=q.slug)
+    qs = list(Question.objects.filter(kind=Question.Kind.INTERVIEW))
+    idx = [x.pk for x in qs].index(q.pk)
+    ctx = {"q": q, "answer": ans, "error": error,
+           "prev": qs[idx - 1] if idx > 0 else None,
+           "next": qs[idx + 1] if idx + 1 < len(qs) else None}
+    status = 422 if error and not request.htmx else 200
+    return render(request, _partial(request, "course/interview.html", "workarea"), ctx,
+                  status=status)
+
+
+def mistakes_list(request):
+    return render(request, "course/mistakes_list.html", {"pages": content.mistakes()})
+
+
+def mistake_detail(request, slug: str):
+    page = content.find(content.mistakes(), slug)
+    if page is None:
+        raise Http404(f"no mistake {slug!r}")
+    pages = content.mistakes()
+    idx = pages.index(page)
+    return render(request, "course/mistake.html", {
+        "page": page, "segments": _segments(page.body, progress.peek_learner(request)),
+        "measure_kinds": measure.KINDS,
+        "prev": pages[idx - 1] if idx > 0 else None,
+        "next": pages[idx + 1] if idx + 1 < len(pages) else None})
+
+
+def debug_list(request):
+    return render(request, "course/debug_list.html", {"pages": content.debug_scenarios()})
+
+
+def debug_detail(request, slug: str):
+    page = content.find(content.debug_scenarios(), slug)
+    if page is None:
+        raise Http404(f"no debug scenario {slug!r}")
+    choices = [(c["id"], c["text"]) for c in page.extra["causes"]]
+    result = None
+    if request.method == "POST":
+        form = DebugAnswerForm(request.POST, cause_choices=choices)
+        if form.is_valid():
+            result = debugging.grade(page, form.cleaned_data["causes"], form.cleaned_data["fix"])
+            if result.error:
+                form.add_error("fix", result.error)
+            else:
+                DebugSubmission.objects.create(
+                    scenario=page.slug, causes=form.cleaned_data["causes"],
+                    fix=result.fix, passed=result.passed, result=result.as_dict(),
+                    **progress.learner(request))
+    else:
+        form = DebugAnswerForm(cause_choices=choices)
+    who = progress.peek_learner(request)
+    last = (DebugSubmission.objects.for_learner(who).filter(scenario=page.slug).first()
+            if who else None)
+    ctx = {"page": page, "segments": _segments(page.body, who), "form": form,
+           "result": result, "last": last}
+    status = 422 if (request.method == "POST" and form.errors and not request.htmx) else 200
+    return render(request, _partial(request, "course/debug.html", "answer"), ctx, status=status)
+
+
+def incident(request):
+    page = content.incident()
+    return render(request, "course/incident.html", {
+        "page": page, "segments": _segments(page.body, progress.peek_learner(request))})
+
+
+def export(request):
+    """Config export: GET with Kafka properties as the query string (what the lab links
+    to), or ``?text=`` holding a properties file. Bad input is a 400 naming the problem."""
+    params = request.GET.copy()
+    bootstrap = params.pop("bootstrap.servers", ["localhost:9092"])[-1]
+    text = params.pop("text", [""])[-1]
+    try:
+        props = {k: v for k, v in params.items()}
+        if text.strip():
+            props.update(export_mod.parse_properties(text))
+        result = export_mod.export_all(props, bootstrap)
+    except export_mod.ExportError as exc:
+        return render(request, "course/export.html", {
+            "error": str(exc), "text": text or _as_text(params), "bootstrap": bootstrap,
+            "differences": export_mod.DIFFERENCES}, status=400)
+    return render(request, "course/export.html", {
+        "result": result, "text": text or _as_text(params), "bootstrap": bootstrap,
+        "differences": export_mod.DIFFERENCES})
+
+
+def _as_text(params) -> str:
+    return "\n".join(f"{k}={v}" for k, v in params.items())
+
+
+def compression_measure(request):
+    """Measure the real codecs on the learner's choice of data (htmx partial or page)."""
+    kind = request.GET.get("data", "json-orders")
+    custom = request.GET.get("text", "")
+    try:
+        result = measure.run(kind, custom)
+    except measure.MeasureError as exc:
+        if request.htmx:
+            return HttpResponse(f'<p class="error">{exc}</p>', status=400)
+        return HttpResponseBadRequest(str(exc))
+    ctx = {"result": result, "kinds": measure.KINDS, "kind": kind, "text": custom}
+    return render(request, _partial(request, "course/compression.html", "table"), ctx)
+
+
+def signup(request):
+    if request.method == "POST":
+        form = SignUpForm(request.POST)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("course:home")
+    else:
+        form = SignUpForm()
+    return render(request, "registration/signup.html", {"form": form})
