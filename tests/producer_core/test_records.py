@@ -369,7 +369,7 @@ def test_records_are_compressed_while_appending(codec):
     b = RecordBatchBuilder(codec)
     assert b.compressed_bytes <= 16  # at most a frame header so far
     while b.uncompressed_bytes < 400_000:
-        b.append(0, None, b"%d-%s" % (rng.random(), b"payload" * 10))
+        b.append(0, None, b"%.15f-%s" % (rng.random(), b"payload" * 10))
     assert not b.is_closed
     assert b.compressed_bytes > 100  # whole blocks were already emitted
     data = b.build()
