@@ -324,8 +324,19 @@ class LabSession:
             "last_step": self.last_step,
             "recent": list(self._recent)[-6:],
             "notice": self.notice,
+            "workload": self._workload_summary(),
         }
         return snap
+
+    def _workload_summary(self) -> dict:
+        """The first workload of the scenario, with its topic's partition count (the form)."""
+        workloads = self.scenario.get("workload") or []
+        if not workloads:
+            return {}
+        first = dict(workloads[0])
+        topics = (self.scenario.get("cluster") or {}).get("topics") or {}
+        first["partitions"] = topics.get(first.get("topic"))
+        return {k: v for k, v in first.items() if isinstance(v, (str, int, float, type(None)))}
 
     def full_frame(self) -> str:
         """The state the delta stream is based on, as a full frame (connect and resync).
