@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from producer_core.compression import effective_level
 from producer_core.errors import ConfigError
 
 INT_MAX = 2**31 - 1
@@ -276,6 +277,8 @@ def _parse_string(key: ConfigKey, value: Any) -> str:
         raise ConfigError(key.name, value,
                           f"Expected value to be a string, but it was a {type(value).__name__}")
     text = value.strip()
+    if key.name == "security.protocol":  # Kafka compares this one case-insensitively
+        text = text.upper()
     if key.choices is not None and text not in key.choices:
         raise ConfigError(key.name, text, "String must be one of: " + ", ".join(key.choices))
     return text
@@ -445,8 +448,8 @@ class ProducerConfig:
     ``ProducerConfig()``; ``ProducerConfig({"linger.ms": 10})``;
     ``ProducerConfig(linger_ms=10)``; ``ProducerConfig.from_dict({...})``.
     Every setting is an attribute under its Python name (``cfg.batch_size``); ``acks`` is
-    an int (-1 for all), ``compression_level`` the effective level of the chosen codec
-    (None for none).
+    an int (-1 for all), ``compression_level`` the level the chosen codec really runs at
+    (gzip's -1 is zlib's 6; None for none and snappy).
     """
 
     __slots__ = _SLOTS
@@ -517,7 +520,8 @@ class ProducerConfig:
         for key in _KEYS:
             setattr_(self, key.attr, parsed[key.name])
         codec = parsed["compression.type"]
-        level = None if codec in ("none", "snappy") else parsed[f"compression.{codec}.level"]
+        level = None if codec in ("none", "snappy") else effective_level(
+            codec, parsed[f"compression.{codec}.level"])
         setattr_(self, "compression_level", level)
         setattr_(self, "_effective", parsed)
 
@@ -564,7 +568,8 @@ class ProducerConfig:
         lines = []
         for key in _KEYS:
             value = self._effective[key.name]
-            if only_changed and value == _PARSED_DEFAULTS[key.name]:
+            if only_changed and format_value(key.name, value) == format_value(
+                    key.name, _DEFAULT_EFFECTIVE()[key.name]):
                 continue
             if value is None or (key.type == "list" and not value):
                 continue
@@ -587,10 +592,11 @@ class ProducerConfig:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ProducerConfig):
             return NotImplemented
-        return self._effective == other._effective
+        # Compared as Kafka would see them: a class and its dotted name are the same setting.
+        return self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted((k, _hashable(v)) for k, v in self._effective.items())))
+        return hash(tuple((k, _hashable(v)) for k, v in self.to_dict().items()))
 
     def __repr__(self) -> str:
         changed = ", ".join(f"{k!r}: {v!r}" for k, v in self.changed().items())
@@ -617,6 +623,13 @@ def _hashable(value: Any) -> Any:
 
 
 _DEFAULTS_CACHE: list[dict[str, Any]] = []
+_EFFECTIVE_CACHE: list[dict[str, Any]] = []
+
+
+def _DEFAULT_EFFECTIVE() -> dict[str, Any]:
+    if not _EFFECTIVE_CACHE:
+        _EFFECTIVE_CACHE.append(ProducerConfig()._effective)
+    return _EFFECTIVE_CACHE[0]
 
 
 def _DEFAULT_DICT() -> dict[str, Any]:
