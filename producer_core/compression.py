@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import cramjam
 import lz4.frame
@@ -57,8 +58,8 @@ _unpack_i32 = struct.Struct(">i").unpack_from
 
 def codec_name(codec: str | int) -> str:
     """Normalise a codec given by name or Kafka id (attributes bits 0-2)."""
-    if isinstance(codec, bool):
-        raise ValueError(f"unknown compression codec {codec!r}")
+    if isinstance(codec, bool):  # a bool is an int in Python, never a codec id here
+        raise ValueError(f"unknown compression codec {codec!r}")  # noqa: TRY004
     if isinstance(codec, int):
         if 0 <= codec < len(CODECS):
             return CODECS[codec]
@@ -77,7 +78,7 @@ def effective_level(codec: str, level: int | None) -> int | None:
     if level is None:
         level = DEFAULT_LEVELS[codec]
     if isinstance(level, bool) or not isinstance(level, int):
-        raise ValueError(f"compression level must be an int, not {type(level).__name__}")
+        raise TypeError(f"compression level must be an int, not {type(level).__name__}")
     low, high = LEVEL_RANGES[codec]
     if codec == "gzip" and level == -1:
         return 6
@@ -306,7 +307,7 @@ def decompress(codec: str | int, data: bytes | bytearray | memoryview) -> bytes:
         return _ZSTD_DCTX.decompressobj(read_across_frames=True).decompress(data)
     except ValueError:
         raise
-    except Exception as exc:  # zlib.error, lz4's RuntimeError, zstd's ZstdError, cramjam's
+    except Exception as exc:  # noqa: BLE001 - zlib.error, lz4's RuntimeError, ZstdError...
         raise ValueError(f"{codec} data is corrupt: {exc}") from None
 
 
@@ -434,10 +435,12 @@ def measure_codecs(
             "uncompressed_bytes": len(sample),
             "compressed_bytes": len(compressed),
             "ratio": round(len(compressed) / len(sample), 4) if sample else 1.0,
-            "compress_mb_s": _speed(lambda: compress(codec, sample, level), len(sample),
-                                    timer, min_time_s, max_rounds),
-            "decompress_mb_s": _speed(lambda: decompress(codec, compressed), len(sample),
-                                      timer, min_time_s, max_rounds),
+            "compress_mb_s": _speed(
+                lambda c=codec, lv=level: compress(c, sample, lv), len(sample), timer,
+                min_time_s, max_rounds),
+            "decompress_mb_s": _speed(
+                lambda c=codec, data=compressed: decompress(c, data), len(sample), timer,
+                min_time_s, max_rounds),
         })
     return results
 
@@ -460,8 +463,18 @@ def iter_codecs() -> Iterable[str]:
 
 
 __all__ = [
-    "CODECS", "CODEC_IDS", "DEFAULT_LEVELS", "LEVEL_RANGES",
-    "COMPRESSION_RATE_ESTIMATION_FACTOR", "CompressionRatioEstimator", "StreamCompressor",
-    "new_stream_compressor", "compress", "decompress", "codec_name", "effective_level",
-    "estimated_batch_size", "measure_codecs",
+    "CODECS",
+    "CODEC_IDS",
+    "COMPRESSION_RATE_ESTIMATION_FACTOR",
+    "DEFAULT_LEVELS",
+    "LEVEL_RANGES",
+    "CompressionRatioEstimator",
+    "StreamCompressor",
+    "codec_name",
+    "compress",
+    "decompress",
+    "effective_level",
+    "estimated_batch_size",
+    "measure_codecs",
+    "new_stream_compressor",
 ]

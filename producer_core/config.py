@@ -35,8 +35,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from producer_core.compression import effective_level
 from producer_core.errors import ConfigError
@@ -475,12 +476,12 @@ class ProducerConfig:
     # construction ------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> "ProducerConfig":
+    def from_dict(cls, values: Mapping[str, Any] | None) -> ProducerConfig:
         """Validate Kafka-named settings (Python values or property strings)."""
         return cls(values or {})
 
     @classmethod
-    def from_properties(cls, text: str) -> "ProducerConfig":
+    def from_properties(cls, text: str) -> ProducerConfig:
         """Parse a ``producer.properties`` file's text (``key=value``, ``#`` comments)."""
         values: dict[str, str] = {}
         for number, raw in enumerate(text.splitlines(), 1):
@@ -493,7 +494,7 @@ class ProducerConfig:
             values[line[:sep].strip()] = line[sep + 1:].strip()
         return cls(values)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "ProducerConfig":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> ProducerConfig:
         """A new config: this one's explicit settings updated with ``overrides``."""
         merged = dict(self._originals)
         merged.update(overrides)
@@ -605,10 +606,10 @@ class ProducerConfig:
     def __reduce__(self) -> tuple[Any, ...]:
         return (ProducerConfig, (self._originals,))
 
-    def __copy__(self) -> "ProducerConfig":
+    def __copy__(self) -> ProducerConfig:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ProducerConfig":
+    def __deepcopy__(self, memo: dict[int, Any]) -> ProducerConfig:
         return self
 
 
@@ -744,6 +745,16 @@ def iter_keys() -> Iterable[ConfigKey]:
     return iter(_KEYS)
 
 
-__all__ = ["ConfigKey", "CONFIG_KEYS", "REFUSED_KEYS", "COMPRESSION_TYPES", "GROUPS",
-           "ProducerConfig", "parse_value", "format_value", "resolve_dotted",
-           "config_keys_by_group", "MAX_IN_FLIGHT_FOR_IDEMPOTENCE"]
+__all__ = [
+    "COMPRESSION_TYPES",
+    "CONFIG_KEYS",
+    "GROUPS",
+    "MAX_IN_FLIGHT_FOR_IDEMPOTENCE",
+    "REFUSED_KEYS",
+    "ConfigKey",
+    "ProducerConfig",
+    "config_keys_by_group",
+    "format_value",
+    "parse_value",
+    "resolve_dotted",
+]

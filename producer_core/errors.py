@@ -74,14 +74,14 @@ class KafkaTimeoutError(KafkaError):
     retriable = True
 
     @classmethod
-    def topic_not_present(cls, topic: str, max_block_ms: int) -> "KafkaTimeoutError":
+    def topic_not_present(cls, topic: str, max_block_ms: int) -> KafkaTimeoutError:
         """``send()`` waited ``max.block.ms`` for metadata of a topic nobody knows."""
         return cls(f"Topic {topic} not present in metadata after {max_block_ms} ms.")
 
     @classmethod
     def partition_not_present(
         cls, topic: str, partition: int, partition_count: int, max_block_ms: int
-    ) -> "KafkaTimeoutError":
+    ) -> KafkaTimeoutError:
         return cls(
             f"Partition {partition} of topic {topic} with partition count {partition_count} "
             f"is not present in metadata after {max_block_ms} ms."

@@ -10,7 +10,8 @@ kept in :attr:`ProducerInterceptors.errors`, so the trace and the lab can show i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from producer_core.errors import ConfigError
 from producer_core.types import ProducerRecord, RecordMetadata
@@ -73,7 +74,7 @@ class ProducerInterceptors:
         for interceptor in self.interceptors:
             try:
                 result = interceptor.on_send(current)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - Kafka's rule: never break send()
                 self._failed(interceptor, "on_send", exc, current.topic)
                 continue
             if not isinstance(result, ProducerRecord):
@@ -90,7 +91,7 @@ class ProducerInterceptors:
         for interceptor in self.interceptors:
             try:
                 interceptor.on_acknowledgement(metadata, exception)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - Kafka's rule: log and go on
                 topic = metadata.topic if metadata is not None else None
                 self._failed(interceptor, "on_acknowledgement", exc, topic)
 
@@ -115,7 +116,7 @@ class ProducerInterceptors:
         for interceptor in self.interceptors:
             try:
                 interceptor.close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one failing close must not stop others
                 self._failed(interceptor, "close", exc, None)
 
 
@@ -152,7 +153,7 @@ def load_interceptor(spec: Any, config: Mapping[str, Any] | None = None) -> Any:
     if isinstance(spec, type):
         try:
             spec = spec()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as a config error
             raise ConfigError("interceptor.classes", original,
                               f"could not instantiate {spec.__qualname__}: {exc}") from None
     if not (callable(getattr(spec, "on_send", None))
@@ -173,5 +174,10 @@ def load_interceptors(specs: Iterable[Any], config: Mapping[str, Any] | None = N
     return ProducerInterceptors([load_interceptor(s, config) for s in specs], **kwargs)
 
 
-__all__ = ["ProducerInterceptor", "ProducerInterceptors", "InterceptorFailure",
-           "load_interceptor", "load_interceptors"]
+__all__ = [
+    "InterceptorFailure",
+    "ProducerInterceptor",
+    "ProducerInterceptors",
+    "load_interceptor",
+    "load_interceptors",
+]

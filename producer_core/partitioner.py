@@ -20,8 +20,9 @@ from __future__ import annotations
 import random
 import struct
 from bisect import bisect_right
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from producer_core.errors import ConfigError, PartitionOutOfRangeError
 
@@ -214,8 +215,7 @@ class BuiltInPartitioner:
             size = queue_sizes[i]
             if size != max_plus_one:
                 all_equal = False
-            if size > max_plus_one:
-                max_plus_one = size
+            max_plus_one = max(max_plus_one, size)
         max_plus_one += 1
         if all_equal and length == len(queue_sizes):
             self._load_stats = None
@@ -334,7 +334,7 @@ def load_partitioner(spec: Any) -> Partitioner | None:
                               f"{spec.__qualname__} has no partition() method")
         try:
             spec = spec()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as a config error
             raise ConfigError("partitioner.class", original,
                               f"could not instantiate {spec.__qualname__}: {exc}") from None
     if callable(getattr(spec, "partition", None)):
@@ -356,7 +356,17 @@ def check_custom_partition(partition: Any, num_partitions: int, topic: str) -> i
     return partition
 
 
-__all__ = ["murmur2", "to_positive", "partition_for_key", "BuiltInPartitioner",
-           "StickyPartitionInfo", "Partitioner", "RoundRobinPartitioner",
-           "FunctionPartitioner", "load_partitioner", "check_custom_partition",
-           "KAFKA_PARTITIONERS", "REMOVED_PARTITIONERS"]
+__all__ = [
+    "KAFKA_PARTITIONERS",
+    "REMOVED_PARTITIONERS",
+    "BuiltInPartitioner",
+    "FunctionPartitioner",
+    "Partitioner",
+    "RoundRobinPartitioner",
+    "StickyPartitionInfo",
+    "check_custom_partition",
+    "load_partitioner",
+    "murmur2",
+    "partition_for_key",
+    "to_positive",
+]

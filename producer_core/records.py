@@ -20,14 +20,23 @@ the CRC does not cover it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import crc32c as _crc32c
 
 from producer_core.compression import (
-    CODEC_IDS, CODECS, LZ4_BLOCK_SIZE, STREAM_BUFFER_SIZE, XERIAL_BLOCK_SIZE,
-    StreamCompressor, codec_name, decompress, effective_level, estimated_batch_size,
+    CODEC_IDS,
+    CODECS,
+    LZ4_BLOCK_SIZE,
+    STREAM_BUFFER_SIZE,
+    XERIAL_BLOCK_SIZE,
+    StreamCompressor,
+    codec_name,
+    decompress,
+    effective_level,
+    estimated_batch_size,
     new_stream_compressor,
 )
 from producer_core.errors import CorruptRecordError
@@ -199,9 +208,22 @@ class RecordBatchBuilder:
     accumulator ask :meth:`has_room_for` / :meth:`is_full` with Kafka's estimate.
     """
 
-    __slots__ = ("compression", "level", "write_limit", "estimated_compression_ratio",
-                 "_count", "_base_ts", "_max_ts", "_uncompressed", "_pending", "_chunk",
-                 "_stream", "_records", "_closed", "_attrs")
+    __slots__ = (
+        "_attrs",
+        "_base_ts",
+        "_chunk",
+        "_closed",
+        "_count",
+        "_max_ts",
+        "_pending",
+        "_records",
+        "_stream",
+        "_uncompressed",
+        "compression",
+        "estimated_compression_ratio",
+        "level",
+        "write_limit",
+    )
 
     def __init__(self, compression: str = "none", level: int | None = None, *,
                  write_limit: int | None = None) -> None:
@@ -239,8 +261,7 @@ class RecordBatchBuilder:
         else:
             if type(timestamp_ms) is not int:
                 timestamp_ms = _check_timestamp(timestamp_ms)
-            if timestamp_ms > self._max_ts:
-                self._max_ts = timestamp_ms
+            self._max_ts = max(self._max_ts, timestamp_ms)
             delta = timestamp_ms - self._base_ts
         table = _ZZ
         size = _TABLE_SIZE
@@ -619,9 +640,22 @@ def iter_batches(buf: bytes | bytearray | memoryview) -> Iterator[bytes]:
 
 
 __all__ = [
-    "MAGIC", "RECORD_BATCH_OVERHEAD", "MAX_RECORD_OVERHEAD", "RecordBatchBuilder",
-    "BatchHeader", "DecodedBatch", "DecodedRecord", "batch_header", "decode_batch",
-    "set_base_offset", "iter_batches", "estimate_record_size",
-    "estimate_batch_size_upper_bound", "record_size_in_bytes", "encode_varint",
-    "read_varint", "size_of_varint", "build_batch",
+    "MAGIC",
+    "MAX_RECORD_OVERHEAD",
+    "RECORD_BATCH_OVERHEAD",
+    "BatchHeader",
+    "DecodedBatch",
+    "DecodedRecord",
+    "RecordBatchBuilder",
+    "batch_header",
+    "build_batch",
+    "decode_batch",
+    "encode_varint",
+    "estimate_batch_size_upper_bound",
+    "estimate_record_size",
+    "iter_batches",
+    "read_varint",
+    "record_size_in_bytes",
+    "set_base_offset",
+    "size_of_varint",
 ]

@@ -18,7 +18,8 @@ import inspect
 import json
 import struct
 import uuid
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from producer_core.errors import SerializationError
 
@@ -294,7 +295,7 @@ def get_serializer(spec: Any, role: str = "value") -> Any:
             raise TypeError(f"{spec.__qualname__} has no serialize() method")
         try:
             spec = spec()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as a bad serializer spec
             raise TypeError(f"could not instantiate {spec.__qualname__}: {exc}") from None
     if isinstance(spec, BaseSerializer):
         return spec
@@ -318,7 +319,20 @@ def java_class_name(spec: Any) -> str | None:
     return None
 
 
-__all__ = ["Serializer", "BaseSerializer", "ByteArraySerializer", "StringSerializer",
-           "JsonSerializer", "IntegerSerializer", "ShortSerializer", "LongSerializer",
-           "DoubleSerializer", "FloatSerializer", "UUIDSerializer", "VoidSerializer",
-           "get_serializer", "java_class_name", "KNOWN_SERIALIZERS"]
+__all__ = [
+    "KNOWN_SERIALIZERS",
+    "BaseSerializer",
+    "ByteArraySerializer",
+    "DoubleSerializer",
+    "FloatSerializer",
+    "IntegerSerializer",
+    "JsonSerializer",
+    "LongSerializer",
+    "Serializer",
+    "ShortSerializer",
+    "StringSerializer",
+    "UUIDSerializer",
+    "VoidSerializer",
+    "get_serializer",
+    "java_class_name",
+]

@@ -3,8 +3,9 @@ metadata it gets back (Kafka's ``ProducerRecord`` and ``RecordMetadata``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 Header = tuple[str, bytes | None]
 
@@ -25,7 +26,7 @@ class ProducerRecord:
     partition: int | None = None
     timestamp_ms: int | None = None
 
-    def replace(self, **changes: Any) -> "ProducerRecord":
+    def replace(self, **changes: Any) -> ProducerRecord:
         """A copy with some fields changed (interceptors return new records this way)."""
         fields = {
             "topic": self.topic, "value": self.value, "key": self.key,

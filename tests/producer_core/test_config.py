@@ -9,7 +9,12 @@ import pickle
 import pytest
 
 from producer_core.config import (
-    CONFIG_KEYS, GROUPS, ProducerConfig, config_keys_by_group, format_value, parse_value,
+    CONFIG_KEYS,
+    GROUPS,
+    ProducerConfig,
+    config_keys_by_group,
+    format_value,
+    parse_value,
 )
 from producer_core.errors import ConfigError
 from producer_core.interceptors import ProducerInterceptor
@@ -79,8 +84,8 @@ def test_values(given, attr, expected):
 
 @pytest.mark.parametrize("given, message", [
     ({"max.in.flight.requests.per.connection": 0},
-     "Invalid value 0 for configuration max.in.flight.requests.per.connection: "
-     "Value must be at least 1"),
+     ("Invalid value 0 for configuration max.in.flight.requests.per.connection: "
+     "Value must be at least 1")),
     ({"batch.size": "big"}, "Invalid value big for configuration batch.size: Not a number"),
     ({"batch.size": True}, "Invalid value true for configuration batch.size: Expected a 32-bit"),
     ({"batch.size": 1.5}, "batch.size: Expected a 32-bit integer, but it was a float"),

@@ -6,7 +6,10 @@ import pytest
 
 from producer_core.errors import ConfigError, KafkaTimeoutError
 from producer_core.interceptors import (
-    ProducerInterceptor, ProducerInterceptors, load_interceptor, load_interceptors,
+    ProducerInterceptor,
+    ProducerInterceptors,
+    load_interceptor,
+    load_interceptors,
 )
 from producer_core.types import ProducerRecord, RecordMetadata
 

@@ -16,9 +16,19 @@ from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchB
 from producer_core.compression import CODEC_IDS, CODECS
 from producer_core.errors import CorruptRecordError
 from producer_core.records import (
-    MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD, RecordBatchBuilder, batch_header,
-    build_batch, decode_batch, encode_varint, estimate_batch_size_upper_bound,
-    estimate_record_size, iter_batches, read_varint, record_size_in_bytes, set_base_offset,
+    MAX_RECORD_OVERHEAD,
+    RECORD_BATCH_OVERHEAD,
+    RecordBatchBuilder,
+    batch_header,
+    build_batch,
+    decode_batch,
+    encode_varint,
+    estimate_batch_size_upper_bound,
+    estimate_record_size,
+    iter_batches,
+    read_varint,
+    record_size_in_bytes,
+    set_base_offset,
     size_of_varint,
 )
 
@@ -39,8 +49,8 @@ def varied_records(n: int, seed: int = 7) -> list[tuple[int, bytes | None, bytes
         elif i % 11 == 0:
             value = b""
         else:
-            value = ('{"order":%d,"sku":"SKU-%04d","qty":%d}' % (
-                i, rng.randint(0, 9999), rng.randint(1, 9))).encode()
+            value = (f'{{"order":{i},"sku":"SKU-{rng.randint(0, 9999):04d}",'
+                     f'"qty":{rng.randint(1, 9)}}}').encode()
         headers = []
         if i % 5 == 0:
             headers = [("trace-id", b"%08x" % rng.getrandbits(32)), ("ünï-çødé", None),

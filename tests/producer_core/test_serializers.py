@@ -10,7 +10,11 @@ import pytest
 
 from producer_core.errors import SerializationError
 from producer_core.serializers import (
-    ByteArraySerializer, JsonSerializer, Serializer, StringSerializer, get_serializer,
+    ByteArraySerializer,
+    JsonSerializer,
+    Serializer,
+    StringSerializer,
+    get_serializer,
     java_class_name,
 )
 
@@ -27,11 +31,11 @@ def test_bytes_serializer_passes_bytes_and_none():
 
 @pytest.mark.parametrize("spec, role, data, message", [
     ("bytes", "value", 5,
-     "Can't convert value of type int to bytes with ByteArraySerializer (value.serializer) "
-     "for topic orders"),
+     ("Can't convert value of type int to bytes with ByteArraySerializer (value.serializer) "
+     "for topic orders")),
     ("bytes", "key", "text",
-     "Can't convert key of type str to bytes with ByteArraySerializer (key.serializer) "
-     "for topic orders"),
+     ("Can't convert key of type str to bytes with ByteArraySerializer (key.serializer) "
+     "for topic orders")),
     ("string", "value", b"raw",
      "Can't convert value of type bytes to bytes with StringSerializer (value.serializer)"),
     ("int", "key", True, "Can't convert key of type bool"),
@@ -46,7 +50,7 @@ def test_wrong_types_name_type_serializer_role_and_topic(spec, role, data, messa
 
 
 def test_string_and_json():
-    assert get_serializer("string").serialize("t", "héllo") == "héllo".encode("utf-8")
+    assert get_serializer("string").serialize("t", "héllo") == "héllo".encode()
     js = JsonSerializer(sort_keys=True)
     out = js.serialize("t", {"b": 1, "a": [1, 2], "c": "é"})
     assert out == b'{"a":[1,2],"b":1,"c":"\xc3\xa9"}'
