@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     # batches
     "batch.created": ("batch_id", "topic", "partition", "capacity"),
     # reason: full | linger | flush | memory-pressure | close | retry-backoff | backlog
+    #         | piggyback (drained because another partition made its broker ready)
     "batch.closed": ("batch_id", "topic", "partition", "reason", "records", "bytes"),
     "batch.drained": ("batch_id", "node", "attempt", "base_sequence"),
     "batch.completed": ("batch_id", "topic", "partition", "base_offset", "records"),
@@ -49,6 +50,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "leader.elected": ("topic", "partition", "leader", "epoch"),
     "isr.changed": ("topic", "partition", "isr"),
     "fault.injected": ("op", "detail"),
+    # producer lifecycle (idempotent producer id; the lab's live reconfigure)
+    "producer.init": ("producer_id", "epoch"),
+    "producer.reconfigured": ("generation", "changed"),
 }
 
 

@@ -1,0 +1,475 @@
+"""Where records wait to be sent: one queue of batches per partition (Kafka's
+``RecordAccumulator``).
+
+The rules, each enforced by the method that carries them:
+
+* :meth:`RecordAccumulator.append` — a record goes into the partition's last batch if it
+  fits; otherwise that batch is closed (reason ``full``) and a new one is started with
+  memory from the :class:`~producer_core.buffer_pool.BufferPool` (``batch.size``, or the
+  record's own size if larger).  Unkeyed records without an explicit partition go to the
+  built-in sticky partitioner's current partition (KIP-794).
+* :meth:`RecordAccumulator.ready` — which brokers have a sendable head batch.
+* :meth:`RecordAccumulator.drain` — which batches go into the next request to a broker.
+* :meth:`RecordAccumulator.expired_batches` — queued batches past ``delivery.timeout.ms``.
+* :meth:`RecordAccumulator.reenqueue` / :meth:`split_and_reenqueue` — retries and splits.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, NamedTuple
+
+from producer_core.batch import BatchState, FutureRecordMetadata, ProducerBatch
+from producer_core.protocol import TopicPartition
+
+RECORD_BATCH_OVERHEAD = 61
+
+
+class AppendResult(NamedTuple):
+    """What :meth:`RecordAccumulator.append` did.
+
+    ``future`` is None when a new batch is needed and no memory was supplied: the caller
+    must allocate ``needs_buffer`` bytes (waiting if the pool is exhausted) and call again
+    with ``buffer_size``.  ``buffer_used`` False means the supplied memory was not needed
+    (the record found room after all) and must be returned to the pool.
+    """
+
+    future: FutureRecordMetadata | None
+    partition: int
+    batch_is_full: bool
+    new_batch_created: bool
+    needs_buffer: int = 0
+    buffer_used: bool = False
+
+
+class _TopicInfo:
+    __slots__ = ("deques", "partitioner")
+
+    def __init__(self, partitioner: Any) -> None:
+        self.deques: dict[int, deque[ProducerBatch]] = {}
+        self.partitioner = partitioner
+
+
+class ReadyCheck(NamedTuple):
+    ready_nodes: set[int]
+    next_ready_check_delay_ms: int
+    unknown_leader_topics: set[str]
+
+
+class RecordAccumulator:
+    """Per-partition queues of :class:`ProducerBatch`, fed by ``send()``, drained by the
+    sender."""
+
+    def __init__(self, *, batch_size: int, linger_ms: int, delivery_timeout_ms: int,
+                 compression: str, compression_level: int | None, pool: Any,
+                 builder_factory: Callable[[], Any],
+                 record_size_fn: Callable[..., int], upper_bound_fn: Callable[..., int],
+                 ratio_estimator: Any,
+                 estimate_fn_factory: Callable[[float], Callable[[int], int]],
+                 partitioner_factory: Callable[[str], Any] | None,
+                 adaptive: bool, events: Any, driver: Any = None) -> None:
+        self.batch_size = batch_size
+        self.linger_ms = linger_ms
+        self.delivery_timeout_ms = delivery_timeout_ms
+        self.compression = compression
+        self.compression_level = compression_level
+        self.pool = pool
+        self._builder_factory = builder_factory
+        self._record_size_fn = record_size_fn
+        self._upper_bound_fn = upper_bound_fn
+        self.estimator = ratio_estimator
+        self._estimate_fn_factory = estimate_fn_factory
+        self._partitioner_factory = partitioner_factory
+        self.adaptive = adaptive
+        self.events = events
+        self.driver = driver
+        self._topics: dict[str, _TopicInfo] = {}
+        self.incomplete: dict[int, ProducerBatch] = {}  # batch id -> batch, until freed
+        self.muted: set[TopicPartition] = set()
+        self._drain_index: dict[int, int] = {}
+        self.flushes_in_progress = 0
+        self.closed = False
+        self._next_batch_id = 0
+        self.next_batch_expiry_ms = 2**62
+        self.recent: deque[ProducerBatch] = deque(maxlen=200)  # timeline (SEAMS §1)
+        self.on_batch_created: Callable[[ProducerBatch], None] | None = None
+
+    # -- topics and deques --------------------------------------------------------------
+
+    def _topic(self, topic: str) -> _TopicInfo:
+        info = self._topics.get(topic)
+        if info is None:
+            part = self._partitioner_factory(topic) if self._partitioner_factory else None
+            info = self._topics[topic] = _TopicInfo(part)
+        return info
+
+    def deque_for(self, tp: TopicPartition) -> deque[ProducerBatch]:
+        info = self._topic(tp.topic)
+        dq = info.deques.get(tp.partition)
+        if dq is None:
+            dq = info.deques[tp.partition] = deque()
+        return dq
+
+    def partitions(self) -> list[tuple[TopicPartition, deque[ProducerBatch]]]:
+        out = []
+        for topic in sorted(self._topics):
+            info = self._topics[topic]
+            for p in sorted(info.deques):
+                out.append((TopicPartition(topic, p), info.deques[p]))
+        return out
+
+    # -- append -------------------------------------------------------------------------
+
+    def append(self, topic: str, partition: int, timestamp_ms: int, key: bytes | None,
+               value: bytes | None, headers: Any, now_ms: int, metadata: Any,
+               buffer_size: int = 0, future: FutureRecordMetadata | None = None
+               ) -> AppendResult:
+        """Add one record to its partition's last batch, or to a new batch.
+
+        * ``partition < 0``: the built-in sticky partitioner picks (KIP-794): it stays on
+          one partition until about ``batch.size`` bytes went there, then switches.
+        * The last batch takes the record if it fits (the first record of a batch always
+          fits); if not, that batch is closed for appends (reason ``full``).
+        * A new batch needs memory: without ``buffer_size`` the result asks for
+          ``max(batch.size, upper-bound size of this record)`` bytes.
+        """
+        info = self._topic(topic)
+        sticky = partition < 0
+        if sticky:
+            num = metadata.partition_count(topic)
+            partition = info.partitioner.peek_current_partition(
+                num, metadata.available_partitions(topic))
+        dq = info.deques.get(partition)
+        if dq is None:
+            dq = info.deques[partition] = deque()
+        if dq:
+            last = dq[-1]
+            before = last.estimate
+            fut = last.try_append(timestamp_ms, key, value, headers, now_ms, future)
+            if fut is not None:
+                if sticky:
+                    info.partitioner.update_partition_info(
+                        partition, last.estimate - before, metadata.partition_count(topic),
+                        last.is_full())
+                if self.events is not None and self.events.wants("record.appended"):
+                    self._publish_append(last, key)
+                return AppendResult(fut, partition, len(dq) > 1 or last.is_full(), False)
+            last.close_for_appends("full", now_ms)
+            self._publish_closed(last, "full")
+        if not buffer_size:
+            size = max(self.batch_size, self._upper_bound_fn(key, value, headers))
+            return AppendResult(None, partition, False, False, needs_buffer=size)
+        batch = self._new_batch(TopicPartition(topic, partition), buffer_size, now_ms)
+        fut = batch.try_append(timestamp_ms, key, value, headers, now_ms, future)
+        dq.append(batch)
+        self.incomplete[batch.id] = batch
+        if sticky:
+            info.partitioner.update_partition_info(
+                partition, batch.estimate, metadata.partition_count(topic), batch.is_full())
+        if self.events is not None and self.events.wants("record.appended"):
+            self._publish_append(batch, key)
+        return AppendResult(fut, partition, len(dq) > 1 or batch.is_full(), True,
+                            buffer_used=True)
+
+    def _new_batch(self, tp: TopicPartition, buffer_size: int, now_ms: int,
+                   ratio: float | None = None) -> ProducerBatch:
+        self._next_batch_id += 1
+        if ratio is None:
+            ratio = self.estimator.estimation(tp.topic, self.compression)
+        batch = ProducerBatch(self._next_batch_id, tp, self._builder_factory(),
+                              buffer_size, buffer_size == self.batch_size, now_ms,
+                              self._estimate_fn_factory(ratio), self._record_size_fn,
+                              self.driver)
+        batch.alloc_size = buffer_size
+        self.recent.append(batch)
+        if self.events is not None:
+            self.events.publish("batch.created", batch_id=batch.id, topic=tp.topic,
+                                partition=tp.partition, capacity=buffer_size)
+        if self.on_batch_created is not None:
+            self.on_batch_created(batch)
+        return batch
+
+    def _publish_append(self, batch: ProducerBatch, key: bytes | None) -> None:
+        self.events.publish("record.appended", topic=batch.topic, partition=batch.partition,
+                            batch_id=batch.id, size=batch.uncompressed_bytes, key=key)
+
+    def _publish_closed(self, batch: ProducerBatch, reason: str) -> None:
+        if self.events is not None:
+            self.events.publish("batch.closed", batch_id=batch.id, topic=batch.topic,
+                                partition=batch.partition, reason=reason,
+                                records=batch.records_count, bytes=batch.estimate)
+
+    # -- ready --------------------------------------------------------------------------
+
+    def ready(self, metadata: Any, now_ms: int) -> ReadyCheck:
+        """Brokers that lead a partition whose head batch is sendable.
+
+        A head batch is sendable when any of these holds (and it is not backing off):
+
+        * more than one batch is queued for the partition, or the batch is full;
+        * ``linger.ms`` passed since it was created (for a retried batch: its retry
+          backoff passed since the last attempt);
+        * threads are waiting for buffer-pool memory (memory pressure);
+        * a ``flush()`` or ``close()`` is in progress.
+
+        A retried batch still inside its backoff is never sendable — unless the
+        partition's leader changed since its last attempt (KIP-951).  Muted partitions
+        (``max.in.flight.requests.per.connection=1`` with a batch in flight) are skipped.
+        Also returns the delay until the next batch could become sendable, and topics
+        with a partition whose leader is unknown (the sender then refreshes metadata).
+        """
+        ready_nodes: set[int] = set()
+        unknown: set[str] = set()
+        next_delay = 2**62
+        exhausted = self.pool.queued() > 0
+        flushing = self.flushes_in_progress > 0
+        closing = self.closed
+        linger = self.linger_ms
+        leaders = metadata.leaders
+        epochs = metadata.leader_epochs
+        for topic, info in self._topics.items():
+            queue_sizes = [] if self.adaptive and info.partitioner is not None else None
+            part_ids = []
+            for p, dq in info.deques.items():
+                tp = TopicPartition(topic, p)
+                leader = leaders.get(tp)
+                if queue_sizes is not None and leader is not None:
+                    queue_sizes.append(len(dq))
+                    part_ids.append(p)
+                if not dq:
+                    continue
+                if leader is None:
+                    unknown.add(topic)
+                    continue
+                if leader in ready_nodes or tp in self.muted:
+                    continue
+                batch = dq[0]
+                waited = now_ms - batch.last_attempt_ms
+                backing_off = (batch.retry and waited < batch.retry_backoff_ms
+                               and epochs.get(tp, -1) <= batch.leader_epoch)
+                wait_for = batch.retry_backoff_ms if backing_off else linger
+                full = len(dq) > 1 or batch.is_full()
+                expired = waited >= wait_for
+                if (full or expired or exhausted or closing or flushing) and not backing_off:
+                    ready_nodes.add(leader)
+                    if batch.close_reason is None or batch.retry:
+                        reason = ("full" if batch.is_full() else "backlog" if full
+                                  else ("retry-backoff" if batch.retry else "linger")
+                                  if expired else "memory-pressure" if exhausted
+                                  else "flush" if flushing else "close")
+                        if batch.close_reason is None:
+                            batch.mark_sendable(reason, now_ms)
+                            self._publish_closed(batch, reason)
+                        elif batch.state is BatchState.RETRYING:
+                            batch.state = BatchState.READY
+                            self._publish_closed(batch, "retry-backoff")
+                else:
+                    left = max(wait_for - waited, 0)
+                    if left < next_delay:
+                        next_delay = left
+            if queue_sizes is not None and part_ids:
+                info.partitioner.update_partition_load_stats(queue_sizes, part_ids,
+                                                             len(part_ids))
+        return ReadyCheck(ready_nodes, next_delay, unknown)
+
+    # -- drain --------------------------------------------------------------------------
+
+    def drain(self, metadata: Any, nodes: list[int], max_size: int, now_ms: int,
+              stop_partition: Callable[[ProducerBatch, TopicPartition], bool] | None = None,
+              on_drain: Callable[[ProducerBatch], None] | None = None,
+              partitions_for_node: Callable[[int], list[TopicPartition]] | None = None,
+              ) -> dict[int, list[ProducerBatch]]:
+        """For each ready broker, the head batches of the partitions it leads.
+
+        Kafka's rules: start at the broker's saved drain index and go round its
+        partitions once, taking at most one (head) batch per partition; skip muted
+        partitions and retried batches still backing off; stop before the request would
+        exceed ``max.request.size`` (a single oversized batch still goes, alone); stop at
+        a partition whose idempotence sequence order forbids sending (``stop_partition``).
+        Drained batches are sealed (compressed) and stop accepting records.
+        """
+        out: dict[int, list[ProducerBatch]] = {}
+        epochs = metadata.leader_epochs
+        for node in nodes:
+            parts = partitions_for_node(node) if partitions_for_node else []
+            if not parts:
+                continue
+            ready: list[ProducerBatch] = []
+            size = 0
+            n = len(parts)
+            idx = start = self._drain_index.get(node, 0) % n
+            while True:
+                tp = parts[idx]
+                self._drain_index[node] = idx
+                idx = (idx + 1) % n
+                dq = None if tp in self.muted else self._deque_or_none(tp)
+                if dq:
+                    first = dq[0]
+                    waited = now_ms - first.last_attempt_ms
+                    backing_off = (first.retry and waited < first.retry_backoff_ms
+                                   and epochs.get(tp, -1) <= first.leader_epoch)
+                    if not backing_off:
+                        if size + first.size_in_bytes > max_size and ready:
+                            break
+                        if stop_partition is not None and stop_partition(first, tp):
+                            break
+                        batch = dq.popleft()
+                        if batch.close_reason is None:
+                            # Sent because another partition made this broker ready.
+                            batch.mark_sendable("piggyback", now_ms)
+                            self._publish_closed(batch, "piggyback")
+                        if on_drain is not None:
+                            on_drain(batch)
+                        self._seal(batch)
+                        size += batch.size_in_bytes
+                        ready.append(batch)
+                        batch.drained_ms = now_ms
+                if idx == start:
+                    break
+            if ready:
+                out[node] = ready
+        return out
+
+    def _deque_or_none(self, tp: TopicPartition) -> deque[ProducerBatch] | None:
+        info = self._topics.get(tp.topic)
+        return None if info is None else info.deques.get(tp.partition)
+
+    def _seal(self, batch: ProducerBatch) -> None:
+        was = batch._sealed
+        batch.seal()
+        if not was and batch.uncompressed_bytes > 0 and batch.split_from is None:
+            # Kafka updates the topic's compression-ratio estimate when a batch closes.
+            self.estimator.update_estimation(batch.topic, self.compression,
+                                  batch.compressed_bytes / batch.uncompressed_bytes)
+
+    # -- expiry, retry, split -----------------------------------------------------------
+
+    def expired_batches(self, now_ms: int) -> list[ProducerBatch]:
+        """Queued head batches whose ``delivery.timeout.ms`` has passed since creation."""
+        expired: list[ProducerBatch] = []
+        nxt = 2**62
+        timeout = self.delivery_timeout_ms
+        for info in self._topics.values():
+            for dq in info.deques.values():
+                while dq:
+                    b = dq[0]
+                    if timeout <= now_ms - b.created_ms:
+                        dq.popleft()
+                        b.close_for_appends(b.close_reason or "expired", now_ms)
+                        expired.append(b)
+                    else:
+                        if b.created_ms + timeout < nxt:
+                            nxt = b.created_ms + timeout
+                        break
+        self.next_batch_expiry_ms = nxt
+        return expired
+
+    def reenqueue(self, batch: ProducerBatch, now_ms: int, backoff_ms: int,
+                  leader_epoch: int) -> None:
+        """Put a retried batch back at the head of its queue (in sequence order when it
+        carries an idempotence sequence), to be sent after ``backoff_ms``."""
+        batch.reenqueued(now_ms)
+        batch.retry_backoff_ms = backoff_ms
+        batch.leader_epoch = leader_epoch
+        self._insert_in_sequence_order(self.deque_for(batch.tp), batch)
+
+    @staticmethod
+    def _insert_in_sequence_order(dq: deque[ProducerBatch], batch: ProducerBatch) -> None:
+        if not batch.has_sequence:
+            dq.appendleft(batch)
+            return
+        before = []
+        while dq and dq[0].has_sequence and dq[0].base_sequence < batch.base_sequence:
+            before.append(dq.popleft())
+        dq.appendleft(batch)
+        for b in reversed(before):
+            dq.appendleft(b)
+
+    def split_and_reenqueue(self, big: ProducerBatch, now_ms: int,
+                            decode: Callable[[bytes], Any]) -> list[ProducerBatch]:
+        """Kafka's answer to ``MESSAGE_TOO_LARGE`` on a multi-record batch: reset the
+        topic's compression estimate to at least 1.0, re-pack the records into batches of
+        ``batch.size`` and put them at the head of the queue.  Each record's future and
+        callbacks move to its new batch; the new batches keep the original creation time
+        (so ``delivery.timeout.ms`` still counts from the first send) and take no
+        buffer-pool memory (as in Kafka, split batches live outside the pool)."""
+        actual = (big.compressed_bytes / big.uncompressed_bytes
+                  if big.uncompressed_bytes else 1.0)
+        self.estimator.set_estimation(big.topic, self.compression, max(1.0, actual))
+        decoded = decode(big.encode())
+        arrivals = [t for t, n in zip(big.arr_t, big.arr_n) for _ in range(n)]
+        pieces: list[ProducerBatch] = []
+        current: ProducerBatch | None = None
+        for i, rec in enumerate(decoded.records):
+            fut = big.futures[i]
+            # Appended "at" the record's original arrival, so send latency stays honest.
+            if current is not None:
+                if current.try_append(rec.timestamp_ms, rec.key, rec.value, rec.headers,
+                                      arrivals[i], fut) is not None:
+                    continue
+                current.close_for_appends("full", now_ms)
+            current = self._new_batch(big.tp, self.batch_size, big.created_ms, ratio=1.0)
+            current.alloc_size = 0
+            current.split_from = big.id
+            current.attempts = big.attempts
+            current.try_append(rec.timestamp_ms, rec.key, rec.value, rec.headers, arrivals[i],
+                               fut)
+            pieces.append(current)
+        seq = big.base_sequence
+        for p in pieces:
+            p.close_for_appends("split", now_ms)
+            p.close_reason = big.close_reason
+            if big.has_sequence:
+                p.set_producer_state(big.producer_id, big.producer_epoch, seq)
+                seq += p.records_count
+            self.incomplete[p.id] = p
+        dq = self.deque_for(big.tp)
+        for p in reversed(pieces):
+            self._insert_in_sequence_order(dq, p)
+        if self.events is not None:
+            self.events.publish("batch.split", batch_id=big.id, into=[p.id for p in pieces])
+        return pieces
+
+    # -- completion and memory ----------------------------------------------------------
+
+    def deallocate(self, batch: ProducerBatch) -> None:
+        """Free a finished batch's memory (only once, only after its final outcome)."""
+        if batch.memory_released:
+            raise RuntimeError(f"batch {batch.id} memory released twice")
+        batch.memory_released = True
+        self.incomplete.pop(batch.id, None)
+        if batch.alloc_size:
+            self.pool.deallocate(batch.alloc_size)
+
+    def abort_batches(self, error_fn: Callable[[ProducerBatch], BaseException],
+                      now_ms: int) -> list[ProducerBatch]:
+        """Fail every queued batch (force close): Kafka's ``abortIncompleteBatches``."""
+        aborted = []
+        for info in self._topics.values():
+            for dq in info.deques.values():
+                while dq:
+                    b = dq.popleft()
+                    b.close_for_appends(b.close_reason or "close", now_ms)
+                    aborted.append(b)
+        return aborted
+
+    # -- flush / close ------------------------------------------------------------------
+
+    def begin_flush(self) -> None:
+        self.flushes_in_progress += 1
+
+    def end_flush(self) -> None:
+        self.flushes_in_progress -= 1
+
+    def close(self) -> None:
+        self.closed = True
+
+    def has_undrained(self) -> bool:
+        return any(dq for info in self._topics.values() for dq in info.deques.values())
+
+    def has_incomplete(self) -> bool:
+        return bool(self.incomplete)
+
+    def queued_batches(self, tp: TopicPartition) -> list[ProducerBatch]:
+        dq = self._deque_or_none(tp)
+        return [] if dq is None else list(dq)

@@ -1,0 +1,476 @@
+"""A batch of records for one partition, and the futures its records hand back.
+
+Kafka's ``ProducerBatch``, ``ProduceRequestResult`` and ``FutureRecordMetadata``:
+
+* A :class:`ProducerBatch` collects records for one topic-partition in a RecordBatch v2
+  builder until it is closed (full, linger elapsed, flush, ...), is drained into a
+  ProduceRequest, and finally completes exactly once: ``SUCCEEDED``, ``FAILED`` or
+  ``ABORTED`` (:class:`FinalState`).  Kafka's rule: a batch that already succeeded must
+  never be completed again (that raises); a late answer for a batch that already failed
+  (for example it expired while in flight) is ignored.
+* A :class:`ProduceRequestResult` is the batch's shared outcome; every record's
+  :class:`FutureRecordMetadata` reads its offset (``base_offset + index``) from it.
+* Futures complete once; callbacks run once, in record order, after the batch's outcome
+  is known.  ``result()`` on an unfinished future drives simulated time, like Java's
+  ``Future.get()`` blocks the calling thread.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Callable
+
+from producer_core.protocol import TopicPartition
+
+NO_SEQUENCE = -1
+NO_PRODUCER_ID = -1
+
+
+class FinalState(Enum):
+    """How a batch ended (Kafka's ``ProducerBatch.FinalState``)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+class BatchState(Enum):
+    """Where a batch is in its life, as the lab shows it (SEAMS §1 ``state``)."""
+
+    OPEN = "open"  # accepting appends
+    READY = "ready"  # closed for appends (or sendable), waiting to be drained
+    IN_FLIGHT = "in_flight"  # inside a ProduceRequest with no answer yet
+    RETRYING = "retrying"  # re-enqueued after a retriable error, backing off
+    DONE = "done"  # final state reached
+
+
+Callback = Callable[[Any, "BaseException | None"], None]
+
+
+class ProduceRequestResult:
+    """The outcome shared by every record of one batch (Kafka's ``ProduceRequestResult``).
+
+    ``complete()`` may be called once; a second call raises ``RuntimeError`` — Kafka's
+    guard that a result is never overwritten once readers may have seen it.
+    """
+
+    __slots__ = ("tp", "base_offset", "log_append_time_ms", "error", "record_errors",
+                 "completed", "_waiting", "driver")
+
+    def __init__(self, tp: TopicPartition, driver: Any = None) -> None:
+        self.tp = tp
+        self.base_offset = -1
+        self.log_append_time_ms = -1
+        self.error: BaseException | None = None
+        # index -> error for a partial failure (INVALID_RECORD names single records)
+        self.record_errors: dict[int, BaseException] | None = None
+        self.completed = False
+        self._waiting: list[FutureRecordMetadata] | None = None
+        self.driver = driver  # the producer: lets result() move simulated time
+
+    def complete(self, base_offset: int, log_append_time_ms: int = -1,
+                 error: BaseException | None = None,
+                 record_errors: dict[int, BaseException] | None = None) -> None:
+        if self.completed:
+            raise RuntimeError(f"the produce result for {self.tp} was already completed")
+        self.base_offset = base_offset
+        self.log_append_time_ms = log_append_time_ms
+        self.error = error
+        self.record_errors = record_errors
+        self.completed = True
+        waiting, self._waiting = self._waiting, None
+        if waiting:
+            for fut in waiting:
+                fut._fire()
+
+    def _wait(self, fut: "FutureRecordMetadata") -> None:
+        if self._waiting is None:
+            self._waiting = [fut]
+        else:
+            self._waiting.append(fut)
+
+
+class FutureRecordMetadata:
+    """What ``send()`` returns: ``RecordMetadata`` or the error, once the batch is done.
+
+    Callbacks take ``(metadata, exception)`` like Kafka's ``Callback.onCompletion``: on
+    success ``exception`` is None; on failure ``metadata`` names the topic and partition
+    with offset -1 (Kafka's "empty" metadata).  Each callback runs
+    exactly once; one added after completion runs at once.
+    """
+
+    __slots__ = ("_result", "_index", "topic", "partition", "timestamp_ms",
+                 "key_size", "value_size", "_callbacks", "_fired", "_error", "_driver")
+
+    def __init__(self, result: ProduceRequestResult | None, index: int, topic: str,
+                 partition: int, timestamp_ms: int, key_size: int, value_size: int) -> None:
+        self._result = result
+        self._index = index
+        self.topic = topic
+        self.partition = partition
+        self.timestamp_ms = timestamp_ms
+        self.key_size = key_size
+        self.value_size = value_size
+        self._callbacks: list[Callback] | None = None
+        self._fired = False
+        self._error: BaseException | None = None  # failed before reaching a batch
+        self._driver: Any = None
+
+    # -- construction helpers ---------------------------------------------------------
+
+    @classmethod
+    def pending(cls, topic: str, driver: Any = None) -> "FutureRecordMetadata":
+        """A future whose record has not reached a batch yet (the send is blocked)."""
+        fut = cls(None, 0, topic, -1, -1, -1, -1)
+        fut._driver = driver
+        return fut
+
+    @classmethod
+    def failed(cls, topic: str, error: BaseException, partition: int = -1,
+               driver: Any = None) -> "FutureRecordMetadata":
+        """Kafka's ``FutureFailure``: send() reports this error through the future."""
+        fut = cls(None, 0, topic, partition, -1, -1, -1)
+        fut._driver = driver
+        fut.fail(error)
+        return fut
+
+    def fail(self, error: BaseException) -> None:
+        """Complete a future that never reached a batch with ``error`` (exactly once)."""
+        if self.done():
+            raise RuntimeError(f"future for a record to {self.topic} was already completed")
+        self._error = error
+        self._fire()
+
+    def attach(self, result: ProduceRequestResult, index: int, partition: int,
+               timestamp_ms: int, key_size: int, value_size: int) -> None:
+        """Point a pending future (or a split record's future) at its batch's result."""
+        self._result = result
+        self._index = index
+        self.partition = partition
+        self.timestamp_ms = timestamp_ms
+        self.key_size = key_size
+        self.value_size = value_size
+        if self._callbacks and not self._fired:
+            if result.completed:
+                self._fire()
+            else:
+                result._wait(self)
+
+    # -- the Future API -----------------------------------------------------------------
+
+    def done(self) -> bool:
+        if self._error is not None:
+            return True
+        r = self._result
+        return r is not None and r.completed
+
+    def exception(self, timeout_ms: int | None = None) -> BaseException | None:
+        """The error, or None on success; drives simulated time while not done."""
+        if not self.done():
+            self._drive(timeout_ms)
+        if self._error is not None:
+            return self._error
+        r = self._result
+        if r.record_errors and self._index in r.record_errors:
+            return r.record_errors[self._index]
+        return r.error
+
+    def result(self, timeout_ms: int | None = None):
+        """``RecordMetadata`` on success, else raise the error (Java's ``get()``).
+
+        If not done, simulated time runs until it is (or ``timeout_ms`` of simulated time
+        passes: ``KafkaTimeoutError``).
+        """
+        exc = self.exception(timeout_ms)
+        if exc is not None:
+            raise exc
+        return self._metadata()
+
+    get = result
+
+    def add_callback(self, callback: Callback) -> "FutureRecordMetadata":
+        """Run ``callback(metadata, exception)`` once the record completes (now if done)."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        if self._fired:
+            self._call(callback)
+            return self
+        if self._callbacks is None:
+            self._callbacks = [callback]
+            if self._result is not None:
+                self._result._wait(self)
+        else:
+            self._callbacks.append(callback)
+        return self
+
+    def _metadata(self):
+        from producer_core.types import RecordMetadata
+
+        r = self._result
+        offset = -1 if r.base_offset == -1 else r.base_offset + self._index
+        ts = r.log_append_time_ms if r.log_append_time_ms != -1 else self.timestamp_ms
+        return RecordMetadata(self.topic, self.partition, offset, ts,
+                              self.key_size, self.value_size)
+
+    def _call(self, callback: Callback) -> None:
+        exc = self.exception()
+        if exc is None:
+            callback(self._metadata(), None)
+        else:
+            # Kafka (since 3.1) hands the callback an "empty" metadata naming the
+            # topic-partition, with -1 everywhere else, rather than null.
+            from producer_core.types import RecordMetadata
+
+            callback(RecordMetadata(self.topic, self.partition, -1, -1, -1, -1), exc)
+
+    def _fire(self) -> None:
+        if self._fired:
+            raise RuntimeError(f"callbacks for a record to {self.topic} already ran")
+        self._fired = True
+        cbs, self._callbacks = self._callbacks, None
+        if cbs:
+            for cb in cbs:
+                self._call(cb)
+
+    def _drive(self, timeout_ms: int | None) -> None:
+        driver = self._driver
+        if driver is None and self._result is not None:
+            driver = self._result.driver
+        if driver is None:
+            raise RuntimeError("this future is not attached to a simulation")
+        driver._drive_until(self.done, timeout_ms, what=f"a record sent to {self.topic}")
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "pending"
+        return f"<FutureRecordMetadata {self.topic}-{self.partition} {state}>"
+
+
+class ProducerBatch:
+    """Records for one partition, from first append to final outcome (Kafka's
+    ``ProducerBatch``).  The records are encoded as they arrive; ``encode()`` produces
+    the RecordBatch v2 bytes with the producer id, epoch and base sequence set at drain.
+    """
+
+    __slots__ = (
+        "id", "topic", "partition", "tp", "builder", "capacity", "pooled", "created_ms",
+        "last_append_ms", "last_attempt_ms", "drained_ms", "attempts", "retry",
+        "futures", "arr_t", "arr_n", "max_record_size", "result", "final_state", "state",
+        "close_reason", "closed_ms", "producer_id", "producer_epoch", "base_sequence",
+        "_encoded", "in_flight", "memory_released", "sent_ms", "acked_ms", "outcome",
+        "error_name", "compressed_bytes", "uncompressed_bytes", "_closed", "_sealed",
+        "estimate", "split_from", "_estimate_fn", "_record_size_fn", "records_count",
+        "request_id", "base_ts", "send_count", "alloc_size", "retry_backoff_ms", "leader_epoch",
+    )
+
+    def __init__(self, batch_id: int, tp: TopicPartition, builder: Any, capacity: int,
+                 pooled: bool, now_ms: int, estimate_fn: Callable[[int], int],
+                 record_size_fn: Callable[..., int], driver: Any = None) -> None:
+        self.id = batch_id
+        self.topic = tp.topic
+        self.partition = tp.partition
+        self.tp = tp
+        self.builder = builder
+        self.capacity = capacity
+        self.pooled = pooled
+        self.created_ms = now_ms
+        self.last_append_ms = now_ms
+        self.last_attempt_ms = now_ms
+        self.drained_ms = -1
+        self.attempts = 0
+        self.retry = False
+        self.futures: list[FutureRecordMetadata] = []
+        # Arrival times of the records, run-length encoded: arr_n[i] records at arr_t[i].
+        self.arr_t: list[int] = []
+        self.arr_n: list[int] = []
+        self.max_record_size = 0
+        self.result = ProduceRequestResult(tp, driver)
+        self.final_state: FinalState | None = None
+        self.state = BatchState.OPEN
+        self.close_reason: str | None = None
+        self.closed_ms = -1
+        self.producer_id = NO_PRODUCER_ID
+        self.producer_epoch = -1
+        self.base_sequence = NO_SEQUENCE
+        self._encoded: bytes | None = None
+        self.in_flight = False
+        self.memory_released = False
+        self.sent_ms = -1
+        self.acked_ms = -1
+        self.outcome: str | None = None
+        self.error_name: str | None = None
+        self.compressed_bytes = -1
+        self.uncompressed_bytes = 0
+        self._closed = False  # closed for appends
+        self._sealed = False  # records section finalised (compressed)
+        self.estimate = 0  # estimated encoded size (61 + records × ratio × factor)
+        self.split_from: int | None = None
+        self._estimate_fn = estimate_fn
+        self._record_size_fn = record_size_fn
+        self.records_count = 0
+        self.request_id = -1
+        self.base_ts = 0
+        self.send_count = 0  # times drained into a request
+        self.alloc_size = capacity  # bytes taken from the buffer pool (0: outside it)
+        self.retry_backoff_ms = 0  # KIP-580 backoff drawn when re-enqueued
+        self.leader_epoch = -1  # leader epoch at the last attempt (KIP-951)
+
+    # -- appending ----------------------------------------------------------------------
+
+    def try_append(self, timestamp_ms: int, key: bytes | None, value: bytes | None,
+                   headers: Any, now_ms: int, future: FutureRecordMetadata | None = None
+                   ) -> FutureRecordMetadata | None:
+        """Append if the record fits, returning its future; None means "no room".
+
+        Kafka's ``MemoryRecordsBuilder.hasRoomFor``: the first record always fits;
+        otherwise the estimated size so far plus this record's size must stay within the
+        batch's capacity.  A closed batch takes nothing.
+        """
+        if self._closed:
+            return None
+        n = self.records_count
+        if n:
+            # Kafka's DefaultRecord.sizeInBytes: the exact size this record would take.
+            rsize = self._record_size_fn(n, timestamp_ms - self.base_ts, key, value, headers)
+            if self.capacity < self.estimate + rsize:
+                return None
+        else:
+            self.base_ts = timestamp_ms
+        appended = self.builder.append(timestamp_ms, key, value, headers)
+        self.records_count = n + 1
+        self.uncompressed_bytes = self.builder.uncompressed_bytes
+        self.estimate = self._estimate_fn(self.uncompressed_bytes)
+        if appended > self.max_record_size:
+            self.max_record_size = appended
+        if now_ms == self.last_append_ms and n:
+            self.arr_n[-1] += 1
+        else:
+            self.arr_t.append(now_ms)
+            self.arr_n.append(1)
+        self.last_append_ms = now_ms
+        ksize = -1 if key is None else len(key)
+        vsize = -1 if value is None else len(value)
+        if future is None:
+            future = FutureRecordMetadata(self.result, n, self.topic, self.partition,
+                                          timestamp_ms, ksize, vsize)
+        else:
+            future.attach(self.result, n, self.partition, timestamp_ms, ksize, vsize)
+        self.futures.append(future)
+        return future
+
+    def is_full(self) -> bool:
+        """Kafka's ``isFull``: closed, or holding records with no room left by estimate."""
+        return self._closed or (self.records_count > 0 and self.capacity <= self.estimate)
+
+    @property
+    def closed_for_appends(self) -> bool:
+        return self._closed
+
+    def close_for_appends(self, reason: str, now_ms: int) -> None:
+        """Stop accepting records; remember why (SEAMS §1 ``close_reason``)."""
+        if not self._closed:
+            self._closed = True
+            if self.close_reason is None:
+                self.close_reason = reason
+                self.closed_ms = now_ms
+            if self.state is BatchState.OPEN:
+                self.state = BatchState.READY
+
+    def mark_sendable(self, reason: str, now_ms: int) -> None:
+        """The accumulator found the batch ready: record the reason once."""
+        if self.close_reason is None:
+            self.close_reason = reason
+            self.closed_ms = now_ms
+            if self.state is BatchState.OPEN:
+                self.state = BatchState.READY
+
+    def seal(self) -> None:
+        """Finalise the records section (compress it) — Kafka closes a batch at drain."""
+        if not self._sealed:
+            self._closed = True
+            self._sealed = True
+            self.builder.close()
+            self.compressed_bytes = self.builder.compressed_bytes
+
+    # -- producer state and bytes -------------------------------------------------------
+
+    @property
+    def has_sequence(self) -> bool:
+        return self.base_sequence != NO_SEQUENCE
+
+    def set_producer_state(self, producer_id: int, producer_epoch: int,
+                           base_sequence: int) -> None:
+        self.producer_id = producer_id
+        self.producer_epoch = producer_epoch
+        self.base_sequence = base_sequence
+        self._encoded = None
+
+    def encode(self) -> bytes:
+        """The RecordBatch v2 bytes (base offset 0; the broker assigns offsets)."""
+        if self._encoded is None:
+            self.seal()
+            self._encoded = self.builder.build(producer_id=self.producer_id,
+                                               producer_epoch=self.producer_epoch,
+                                               base_sequence=self.base_sequence)
+        return self._encoded
+
+    @property
+    def size_in_bytes(self) -> int:
+        """Encoded size when known, else the estimate (for drain's request-size limit)."""
+        if self._encoded is not None:
+            return len(self._encoded)
+        if self._sealed:
+            return 61 + self.compressed_bytes
+        return self.estimate
+
+    # -- timing -------------------------------------------------------------------------
+
+    def has_reached_delivery_timeout(self, delivery_timeout_ms: int, now_ms: int) -> bool:
+        """Kafka: a batch expires once ``delivery.timeout.ms`` passed since its creation."""
+        return delivery_timeout_ms <= now_ms - self.created_ms
+
+    def reenqueued(self, now_ms: int) -> None:
+        """Back in the queue after a retriable error: count the attempt, start backoff."""
+        self.attempts += 1
+        self.last_attempt_ms = now_ms
+        self.last_append_ms = now_ms
+        self.retry = True
+        self.state = BatchState.RETRYING
+
+    # -- completion ---------------------------------------------------------------------
+
+    def done(self, base_offset: int, log_append_time_ms: int, error: BaseException | None,
+             record_errors: dict[int, BaseException] | None = None,
+             final_state: FinalState | None = None) -> bool:
+        """Complete the batch once.  Returns False for an ignored late completion.
+
+        Kafka's rule: a second SUCCEEDED on a SUCCEEDED batch is a bug and raises; a
+        completion after a failure or abort (e.g. the response to a batch that expired
+        in flight) is ignored, so callbacks never run twice.
+        """
+        if final_state is None:
+            final_state = FinalState.SUCCEEDED if error is None else FinalState.FAILED
+        if self.final_state is not None:
+            if self.final_state is FinalState.SUCCEEDED and final_state is FinalState.SUCCEEDED:
+                raise RuntimeError(
+                    f"batch {self.id} for {self.tp} already SUCCEEDED; it must not succeed again")
+            return False
+        self.final_state = final_state
+        self.state = BatchState.DONE
+        self.outcome = "ok" if error is None else (
+            "expired" if _is_timeout(error) else "error")
+        if error is not None:
+            self.error_name = type(error).__name__
+        self.result.complete(base_offset, log_append_time_ms, error, record_errors)
+        return True
+
+    @property
+    def is_done(self) -> bool:
+        return self.final_state is not None
+
+    def __repr__(self) -> str:
+        return (f"<ProducerBatch {self.id} {self.tp} records={self.records_count} "
+                f"state={self.state.value}>")
+
+
+def _is_timeout(error: BaseException) -> bool:
+    return type(error).__name__ in ("DeliveryTimeoutError", "KafkaTimeoutError")

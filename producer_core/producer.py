@@ -1,0 +1,616 @@
+"""The producer an application talks to (Kafka's ``KafkaProducer``).
+
+``send()`` does what ``KafkaProducer.send`` does, in Kafka's order:
+
+1. refuse if the producer is closed (``ProducerClosedError``, raised at the call);
+2. interceptors' ``on_send`` may replace the record;
+3. serialize key and value (``SerializationError`` raised at the call);
+4. wait for the topic's metadata — up to ``max.block.ms``; an unknown topic completes
+   the future with ``KafkaTimeoutError("Topic X not present in metadata after N ms.")``;
+   an explicit partition past the topic's partitions raises ``PartitionOutOfRangeError``
+   at the call;
+5. choose the partition: explicit, else a custom ``partitioner.class``, else
+   ``murmur2(key)`` for keyed records (unless ``partitioner.ignore.keys``), else the
+   built-in sticky partitioner inside the accumulator;
+6. check the size: a record larger than ``max.request.size`` or ``buffer.memory``
+   completes the future with ``RecordTooLargeError``;
+7. append to the accumulator — waiting for buffer-pool memory for the rest of
+   ``max.block.ms`` if needed (``BufferExhaustedError`` through the future);
+8. wake the sender when a batch filled up or a new one started.
+
+Blocking is simulated.  Called directly (learner code, tests), ``send()``, ``flush()``,
+``close()`` and ``future.result()`` *drive* the simulation's scheduler until they can
+return.  Workload threads use :meth:`Producer.send_async`, which never drives time: it
+reports through ``on_return(future, blocked_ms)`` at the simulated instant ``send()``
+would have returned.  From inside a simulation callback nothing may drive time: there
+``send()`` returns a pending future instead of blocking, ``flush()`` raises (as Kafka
+refuses a flush from a callback) and ``close()`` becomes ``close(0)`` (as Kafka does).
+
+Simplified: serialization happens before the metadata wait (Kafka serializes after it;
+only the moment of a serialization error differs), and ``partitioner.availability.
+timeout.ms`` is accepted but not modelled.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from producer_core import errors
+from producer_core.accumulator import RecordAccumulator
+from producer_core.batch import FutureRecordMetadata
+from producer_core.buffer_pool import BufferPool
+from producer_core.compression import CompressionRatioEstimator, estimated_batch_size
+from producer_core.config import ProducerConfig
+from producer_core.metadata import ProducerMetadata
+from producer_core.metrics import ProducerMetrics
+from producer_core.network_client import NetworkClient
+from producer_core.partitioner import (
+    BuiltInPartitioner, check_custom_partition, load_partitioner, partition_for_key,
+)
+from producer_core.records import (
+    RecordBatchBuilder, decode_batch, estimate_batch_size_upper_bound, record_size_in_bytes,
+)
+from producer_core.sender import Sender
+from producer_core.types import ProducerRecord, RecordMetadata
+
+ReturnCallback = Callable[[FutureRecordMetadata, int], None]
+
+
+class _PendingSend:
+    """A send() that is blocked (metadata or memory): the state of the waiting thread."""
+
+    __slots__ = ("topic", "key", "value", "kb", "vb", "headers", "partition", "timestamp_ms",
+                 "future", "on_return", "thread", "start_ms", "deadline_ms", "timer",
+                 "returned", "record")
+
+    def __init__(self, **kw: Any) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+        self.timer = None
+        self.returned = False
+
+
+class Producer:
+    """A Kafka producer running inside a :class:`~producer_core.simulation.Simulation`.
+
+    Normally built by the simulation (``sim.producer``); the constructor takes the
+    simulation's scheduler, event bus, cluster and a function giving named seeded RNGs.
+    """
+
+    def __init__(self, config: ProducerConfig | dict | None = None, *, scheduler: Any,
+                 events: Any, cluster: Any, rng: Callable[[str], random.Random],
+                 client_id: str | None = None) -> None:
+        if config is None:
+            config = ProducerConfig()
+        elif isinstance(config, dict):
+            config = ProducerConfig.from_dict(config)
+        elif not isinstance(config, ProducerConfig):
+            raise TypeError(f"config must be a ProducerConfig or a dict of Kafka properties, "
+                            f"not {type(config).__name__}")
+        self.config = config
+        self.client_id = client_id or config.client_id or "producer-1"
+        self.scheduler = scheduler
+        self.events = events
+        self.cluster = cluster
+        now = scheduler.now_ms
+        from producer_core.interceptors import ProducerInterceptors
+        from producer_core.serializers import get_serializer
+
+        self._key_ser = get_serializer(config.key_serializer)
+        self._value_ser = get_serializer(config.value_serializer)
+        self._key_passthrough = _is_bytes_serializer(self._key_ser)
+        self._value_passthrough = _is_bytes_serializer(self._value_ser)
+        self.interceptors = (ProducerInterceptors(list(config.interceptor_classes))
+                             if config.interceptor_classes else None)
+        self.partitioner = load_partitioner(config.partitioner_class)
+        self._ignore_keys = config.partitioner_ignore_keys
+        self.pool = BufferPool(config.buffer_memory, config.batch_size, scheduler, events)
+        self._metrics = ProducerMetrics(now)
+        self.metadata = ProducerMetadata(
+            metadata_max_age_ms=config.metadata_max_age_ms,
+            metadata_max_idle_ms=config.metadata_max_idle_ms,
+            retry_backoff_ms=config.retry_backoff_ms,
+            retry_backoff_max_ms=config.retry_backoff_max_ms,
+            rng=rng("metadata"), events=events)
+        self.client = NetworkClient(
+            cluster, scheduler, max_in_flight=config.max_in_flight_requests_per_connection,
+            request_timeout_ms=config.request_timeout_ms,
+            reconnect_backoff_ms=config.reconnect_backoff_ms,
+            reconnect_backoff_max_ms=config.reconnect_backoff_max_ms, rng=rng("network"))
+        self.estimator = CompressionRatioEstimator()
+        codec = config.compression_type
+        level = config.compression_level
+        part_rng = rng("partitioner")
+        batch_size = config.batch_size
+
+        def builder() -> RecordBatchBuilder:
+            return RecordBatchBuilder(codec, level)
+
+        if codec == "none":
+            def estimate_factory(ratio: float) -> Callable[[int], int]:
+                return _plus_overhead
+        else:
+            def estimate_factory(ratio: float) -> Callable[[int], int]:
+                return lambda unc: estimated_batch_size(unc, ratio, codec)
+
+        self.accumulator = RecordAccumulator(
+            batch_size=batch_size, linger_ms=config.linger_ms,
+            delivery_timeout_ms=config.delivery_timeout_ms, compression=codec,
+            compression_level=level, pool=self.pool, builder_factory=builder,
+            record_size_fn=record_size_in_bytes,
+            upper_bound_fn=estimate_batch_size_upper_bound, ratio_estimator=self.estimator,
+            estimate_fn_factory=estimate_factory,
+            partitioner_factory=lambda topic: BuiltInPartitioner(topic, batch_size, part_rng),
+            adaptive=config.partitioner_adaptive_partitioning_enable, events=events,
+            driver=self)
+        self.sender = Sender(config=config, accumulator=self.accumulator,
+                             metadata=self.metadata, client=self.client, scheduler=scheduler,
+                             events=events, metrics=self._metrics, rng=rng("retry"),
+                             bootstrap=cluster.bootstrap_nodes, decode=decode_batch)
+        self._metrics.pool = self.pool
+        self._metrics.client = self.client
+        self._metrics.metadata = self.metadata
+        self.metadata.add_listener(self._on_metadata_update)
+        self._meta_waiters: list[_PendingSend] = []
+        self._blocked: list[_PendingSend] = []
+        self._closed = False
+        self.send_calls = 0
+        self.records_appended = 0
+
+    # -- the public API -----------------------------------------------------------------
+
+    def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
+             partition: int | None = None, timestamp_ms: int | None = None,
+             callback: Callable[[Any, BaseException | None], None] | None = None
+             ) -> FutureRecordMetadata:
+        """Send one record; returns its future.  Blocks (drives simulated time) while
+        metadata is missing or the buffer pool is exhausted, up to ``max.block.ms``."""
+        box: list = []
+        self._send(topic, value, key, headers, partition, timestamp_ms, callback,
+                   lambda fut, blocked: box.append(fut), "app")
+        if box:
+            return box[0]
+        ps = self._blocked[-1]
+        if self.scheduler.depth > 0:
+            return ps.future  # inside a callback: do not drive, the future completes later
+        self._drive_until(lambda: bool(box), None, what="send()")
+        return box[0] if box else ps.future
+
+    def send_async(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
+                   partition: int | None = None, timestamp_ms: int | None = None, *,
+                   on_return: ReturnCallback, thread: str = "app",
+                   callback: Callable[[Any, BaseException | None], None] | None = None
+                   ) -> None:
+        """``send()`` as an application thread performs it, without driving time.
+
+        ``on_return(future, blocked_ms)`` runs at the simulated instant ``send()`` returns:
+        at once in the common case, later if the call blocked on metadata or on the
+        buffer pool (waiters are served first-in first-out).  Errors Kafka throws from
+        ``send()`` raise here; errors it reports through the future complete the future.
+        """
+        if not callable(on_return):
+            raise TypeError("on_return must be callable: on_return(future, blocked_ms)")
+        self._send(topic, value, key, headers, partition, timestamp_ms, callback, on_return,
+                   thread)
+
+    def flush(self, timeout_ms: int | None = None) -> None:
+        """Make every queued batch sendable at once and drive time until every record
+        sent before this call has completed (Kafka's ``flush()``: no linger wait)."""
+        if self.scheduler.depth > 0:
+            raise errors.KafkaError(
+                "flush() cannot be called from a producer callback or a simulation action "
+                "(in Kafka it would deadlock the sender thread)")
+        start = self.scheduler.now_ms
+        targets = list(self.accumulator.incomplete.values())
+        self.accumulator.begin_flush()
+        self.sender.wakeup()
+        try:
+            idx = [0]
+
+            def all_done() -> bool:
+                i = idx[0]
+                while i < len(targets) and targets[i].is_done:
+                    i += 1
+                idx[0] = i
+                return i == len(targets)
+
+            self._drive_until(all_done, timeout_ms, what="flush()")
+        finally:
+            self.accumulator.end_flush()
+            self._metrics.flushed(self.scheduler.now_ms - start)
+
+    def close(self, timeout_ms: int | None = None) -> None:
+        """Kafka's ``close()``: stop accepting records, send everything queued and wait
+        for the answers — up to ``timeout_ms`` (None: no limit).  What is still
+        unfinished then is aborted ("Producer is closed forcefully.").  ``close(0)``
+        aborts at once; from inside a callback the timeout is forced to 0, as in Kafka."""
+        if timeout_ms is not None and (isinstance(timeout_ms, bool)
+                                       or not isinstance(timeout_ms, int) or timeout_ms < 0):
+            raise ValueError(f"The timeout cannot be negative or non-integer: {timeout_ms!r}")
+        if self.scheduler.depth > 0:
+            timeout_ms = 0
+        first = not self._closed
+        self._closed = True
+        if first:
+            self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
+            if self.interceptors is not None:
+                pass
+        if timeout_ms != 0:
+            self.sender.initiate_close()
+            self._drive_until(lambda: not self.sender.running, timeout_ms, what="close()",
+                              raise_on_timeout=False)
+        if self.sender.running or self.accumulator.incomplete:
+            self.sender.force_close(self.scheduler.now_ms)
+            self._release_after_abort()
+
+    def close_in_background(self) -> None:
+        """Start a graceful close without driving time (the lab's reconfigure): the old
+        producer finishes its queued and in-flight batches in simulated time."""
+        if self._closed:
+            return
+        self._closed = True
+        self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
+        self.sender.initiate_close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def metrics(self) -> dict[str, Any]:
+        """Kafka's ``producer-metrics`` by name, per-topic ``topic.<name>.<metric>`` keys and
+        ``send-latency-p50/p95/p99`` (see :mod:`producer_core.metrics`)."""
+        return self._metrics.snapshot(self.scheduler.now_ms)
+
+    def topic_metrics(self) -> dict[str, dict[str, Any]]:
+        return self._metrics.topic_metrics(self.scheduler.now_ms)
+
+    def partitions_for(self, topic: str) -> list:
+        """The topic's partitions (leader, replicas, ISR) — waiting for metadata up to
+        ``max.block.ms`` like Kafka's ``partitionsFor``."""
+        if not isinstance(topic, str) or not topic:
+            raise TypeError(f"topic must be a non-empty str, got {topic!r}")
+        if self._closed:
+            raise errors.ProducerClosedError()
+        now = self.scheduler.now_ms
+        self.metadata.add_topic(topic, now)
+        if self.metadata.partition_count(topic) is None:
+            self.metadata.request_update()
+            self.sender.wakeup()
+            if self.scheduler.depth == 0:
+                self._drive_until(lambda: self.metadata.partition_count(topic) is not None,
+                                  self.config.max_block_ms, what="partitions_for()",
+                                  raise_on_timeout=False)
+        parts = self.metadata.partitions_for(topic)
+        if parts is None:
+            raise errors.KafkaTimeoutError.topic_not_present(topic, self.config.max_block_ms)
+        return list(parts)
+
+    # -- time driving -------------------------------------------------------------------
+
+    def _drive_until(self, cond: Callable[[], bool], timeout_ms: int | None, *,
+                     what: str, raise_on_timeout: bool = True) -> None:
+        """Run the scheduler until ``cond()`` (a blocking call returns) or the timeout."""
+        if cond():
+            return
+        sched = self.scheduler
+        if sched.depth > 0:
+            raise errors.KafkaError(
+                f"cannot wait for {what} inside a simulation callback: it would block the "
+                "simulated sender; use a callback or check future.done() instead")
+        deadline = None if timeout_ms is None else sched.now_ms + max(0, int(timeout_ms))
+        while not cond():
+            nxt = sched.peek_ms()
+            if deadline is not None and (nxt is None or nxt > deadline):
+                sched.run_until(deadline)
+                break
+            if nxt is None:
+                raise errors.KafkaError(
+                    f"the simulation has nothing left to do but {what} is still waiting "
+                    "(nothing can complete it)")
+            sched.step()
+        if not cond() and raise_on_timeout:
+            raise errors.KafkaTimeoutError(
+                f"{what} did not complete within {timeout_ms} ms of simulated time")
+
+    # -- send internals -----------------------------------------------------------------
+
+    def _check_args(self, topic: Any, headers: Any, partition: Any, timestamp_ms: Any,
+                    callback: Any) -> tuple:
+        if type(topic) is not str:
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        if not topic:
+            raise ValueError("topic must not be empty")
+        if partition is not None:
+            if isinstance(partition, bool) or not isinstance(partition, int):
+                raise TypeError(f"partition must be an int or None, not "
+                                f"{type(partition).__name__}")
+            if partition < 0:
+                raise errors.PartitionOutOfRangeError(
+                    f"Invalid partition: {partition}. Partition number should always be "
+                    "non-negative or null.")
+        if timestamp_ms is not None:
+            if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, int):
+                raise TypeError(f"timestamp_ms must be an int or None, not "
+                                f"{type(timestamp_ms).__name__}")
+            if timestamp_ms < 0:
+                raise ValueError(f"Invalid timestamp: {timestamp_ms}. Timestamp should always "
+                                 "be non-negative or null.")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        if headers is None:
+            return ()
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        if isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__"):
+            raise TypeError("headers must be a list of (str, bytes) pairs")
+        out = []
+        for h in headers:
+            if not isinstance(h, (tuple, list)) or len(h) != 2:
+                raise TypeError(f"each header must be a (str, bytes) pair, got {h!r}")
+            hk, hv = h
+            if type(hk) is not str:
+                raise TypeError(f"header keys must be str, not {type(hk).__name__}")
+            if hv is not None and not isinstance(hv, (bytes, bytearray)):
+                raise TypeError(f"header {hk!r} value must be bytes or None, not "
+                                f"{type(hv).__name__}")
+            out.append((hk, None if hv is None else bytes(hv)))
+        return tuple(out)
+
+    def _serialize(self, topic: str, key: Any, value: Any, headers: tuple) -> tuple:
+        if key is None or (self._key_passthrough and type(key) is bytes):
+            kb = key
+        else:
+            kb = _call_serializer(self._key_ser, topic, key, headers, "key",
+                                  self.config.key_serializer)
+        if value is None or (self._value_passthrough and type(value) is bytes):
+            vb = value
+        else:
+            vb = _call_serializer(self._value_ser, topic, value, headers, "value",
+                                  self.config.value_serializer)
+        return kb, vb
+
+    def _send(self, topic: Any, value: Any, key: Any, headers: Any, partition: Any,
+              timestamp_ms: Any, callback: Any, on_return: ReturnCallback,
+              thread: str) -> None:
+        if self._closed:
+            raise errors.ProducerClosedError()
+        headers = self._check_args(topic, headers, partition, timestamp_ms, callback)
+        record = None
+        if self.interceptors is not None:
+            record = ProducerRecord(topic, value, key, headers, partition, timestamp_ms)
+            record = self.interceptors.on_send(record)
+            topic, value, key = record.topic, record.value, record.key
+            headers, partition, timestamp_ms = tuple(record.headers), record.partition, \
+                record.timestamp_ms
+        kb, vb = self._serialize(topic, key, value, headers)
+        self.send_calls += 1
+        now = self.scheduler.now_ms
+        md = self.metadata
+        md.add_topic(topic, now)
+        count = md.partition_count(topic)
+        ps = _PendingSend(topic=topic, key=key, value=value, kb=kb, vb=vb, headers=headers,
+                          partition=partition, timestamp_ms=timestamp_ms, future=None,
+                          on_return=on_return, thread=thread, start_ms=now,
+                          deadline_ms=now + self.config.max_block_ms, record=record)
+        if callback is not None or self.interceptors is not None:
+            ps.future = FutureRecordMetadata.pending(topic, self)
+            self._add_callbacks(ps, callback)
+        if count is None or (partition is not None and partition >= count):
+            if count is not None and partition is not None:
+                raise errors.PartitionOutOfRangeError(partition, count, topic)
+            self._wait_metadata(ps)
+            return
+        self._after_metadata(ps, count)
+
+    def _add_callbacks(self, ps: _PendingSend, callback: Any) -> None:
+        fut = ps.future
+        if self.interceptors is not None:
+            interceptors = self.interceptors
+            fut.add_callback(lambda md, exc: interceptors.on_acknowledgement(md, exc))
+        if callback is not None:
+            fut.add_callback(callback)
+
+    def _wait_metadata(self, ps: _PendingSend) -> None:
+        """Kafka's ``waitOnMetadata``: ask for a refresh and wait up to ``max.block.ms``."""
+        if ps.future is None:
+            ps.future = FutureRecordMetadata.pending(ps.topic, self)
+        self.metadata.request_update_for_topic(ps.topic)
+        self._meta_waiters.append(ps)
+        self._blocked.append(ps)
+        self._publish_blocked(ps, 0)
+        ps.timer = self.scheduler.call_at(ps.deadline_ms, lambda: self._metadata_timeout(ps),
+                                          label="send.metadata_timeout")
+        self.sender.wakeup()
+
+    def _on_metadata_update(self) -> None:
+        if not self._meta_waiters:
+            return
+        waiting, self._meta_waiters = self._meta_waiters, []
+        for ps in waiting:
+            if ps.returned:
+                continue
+            count = self.metadata.partition_count(ps.topic)
+            if count is None:
+                self._meta_waiters.append(ps)
+                continue
+            if ps.partition is not None and ps.partition >= count:
+                ps.timer.cancel()
+                self._return(ps, errors.PartitionOutOfRangeError(ps.partition, count, ps.topic))
+                continue
+            ps.timer.cancel()
+            ps.timer = None
+            self._after_metadata(ps, count)
+        if self._meta_waiters:
+            self.metadata.request_update()
+
+    def _metadata_timeout(self, ps: _PendingSend) -> None:
+        if ps.returned or ps not in self._meta_waiters:
+            return
+        self._meta_waiters.remove(ps)
+        count = self.metadata.partition_count(ps.topic)
+        if count is None:
+            err = errors.KafkaTimeoutError.topic_not_present(ps.topic, self.config.max_block_ms)
+        else:
+            err = errors.KafkaTimeoutError.partition_not_present(
+                ps.topic, ps.partition, count, self.config.max_block_ms)
+        self._return(ps, err)
+
+    def _after_metadata(self, ps: _PendingSend, count: int) -> None:
+        partition = ps.partition
+        topic = ps.topic
+        try:
+            if partition is None:
+                if self.partitioner is not None:
+                    partition = check_custom_partition(
+                        self.partitioner.partition(topic, ps.key, ps.kb, ps.value, ps.vb, count),
+                        count, topic)
+                elif ps.kb is not None and not self._ignore_keys:
+                    partition = partition_for_key(ps.kb, count)
+                else:
+                    partition = -1
+        except errors.KafkaError as exc:
+            if ps.start_ms == self.scheduler.now_ms and not ps.returned \
+                    and ps not in self._blocked:
+                raise
+            self._return(ps, exc)
+            return
+        ps.partition = partition
+        size = estimate_batch_size_upper_bound(ps.kb, ps.vb, ps.headers)
+        cfg = self.config
+        if size > cfg.max_request_size:
+            self._return(ps, errors.RecordTooLargeError(size, cfg.max_request_size,
+                                                        "max.request.size"))
+            return
+        if size > cfg.buffer_memory:
+            self._return(ps, errors.RecordTooLargeError(size, cfg.buffer_memory,
+                                                        "buffer.memory"))
+            return
+        if ps.timestamp_ms is None:
+            ps.timestamp_ms = self.scheduler.now_ms
+        self._append(ps, 0)
+
+    def _append(self, ps: _PendingSend, buffer_size: int) -> None:
+        now = self.scheduler.now_ms
+        acc = self.accumulator
+        res = acc.append(ps.topic, ps.partition, ps.timestamp_ms, ps.kb, ps.vb, ps.headers,
+                         now, self.metadata, buffer_size, ps.future)
+        if res.future is None:
+            size = res.needs_buffer
+            remaining = ps.deadline_ms - now
+            if self.pool.try_allocate(size):
+                self._append(ps, size)
+                return
+            if ps not in self._blocked:
+                self._blocked.append(ps)
+                self._publish_blocked(ps, size)
+            if ps.future is None:
+                ps.future = FutureRecordMetadata.pending(ps.topic, self)
+            self.pool.allocate_or_wait(size, remaining,
+                                       lambda ok, err: self._pool_done(ps, size, ok, err))
+            self.sender.wakeup()  # waiters make every batch sendable (memory pressure)
+            return
+        if buffer_size and not res.buffer_used:
+            self.pool.deallocate(buffer_size)
+        self.records_appended += 1
+        if res.new_batch_created:
+            if res.batch_is_full:
+                self.sender.wakeup()
+            else:
+                self.sender.wakeup_at(now + self.config.linger_ms)
+        elif res.batch_is_full:
+            self.sender.wakeup()
+        self._return(ps, None, res.future)
+
+    def _pool_done(self, ps: _PendingSend, size: int, ok: bool,
+                   err: BaseException | None) -> None:
+        if ps.returned:
+            if ok:
+                self.pool.deallocate(size)
+            return
+        if not ok:
+            self._metrics.pool_exhausted(self.scheduler.now_ms)
+            self._return(ps, err)
+            return
+        self._metrics.pool_waited(self.scheduler.now_ms, self.scheduler.now_ms - ps.start_ms)
+        self._append(ps, size)
+
+    def _return(self, ps: _PendingSend, error: BaseException | None,
+                future: FutureRecordMetadata | None = None) -> None:
+        """send() returns now: with the record's future, or a future failed with ``error``."""
+        if ps.returned:
+            return
+        ps.returned = True
+        now = self.scheduler.now_ms
+        if ps in self._blocked:
+            self._blocked.remove(ps)
+            if self.events is not None:
+                self.events.publish("send.unblocked", thread=ps.thread,
+                                    waited_ms=now - ps.start_ms)
+        if error is not None:
+            fut = ps.future
+            if fut is None:
+                fut = FutureRecordMetadata.pending(ps.topic, self)
+            fut.partition = ps.partition if isinstance(ps.partition, int) \
+                and ps.partition >= 0 else -1
+            fut.fail(error)
+            future = fut
+            self._metrics.send_error(now, ps.topic)
+            if self.events is not None:
+                self.events.publish("send.failed", topic=ps.topic, error=str(error))
+        elif future is None:
+            future = ps.future
+        ps.on_return(future, now - ps.start_ms)
+
+    def _publish_blocked(self, ps: _PendingSend, requested: int) -> None:
+        if self.events is not None:
+            self.events.publish("send.blocked", thread=ps.thread, topic=ps.topic,
+                                requested=requested)
+
+    def _fail_blocked(self, exc: BaseException) -> None:
+        for ps in list(self._blocked):
+            if ps.timer is not None:
+                ps.timer.cancel()
+            self._return(ps, exc)
+        self._meta_waiters.clear()
+
+    def _release_after_abort(self) -> None:
+        # Batches aborted by a forced close that are no longer in flight give back memory.
+        for b in list(self.accumulator.incomplete.values()):
+            if b.is_done and not b.in_flight and not b.memory_released:
+                self.accumulator.deallocate(b)
+
+    @property
+    def blocked_sends(self) -> int:
+        """Application threads currently inside a blocked ``send()``."""
+        return len(self._blocked)
+
+    def __repr__(self) -> str:
+        return f"<Producer {self.client_id} {'closed' if self._closed else 'open'}>"
+
+
+def _plus_overhead(uncompressed: int) -> int:
+    return 61 + uncompressed
+
+
+def _is_bytes_serializer(ser: Any) -> bool:
+    return type(ser).__name__ in ("BytesSerializer", "ByteArraySerializer")
+
+
+def _call_serializer(ser: Any, topic: str, data: Any, headers: tuple, what: str,
+                     spec: Any) -> bytes | None:
+    try:
+        out = ser.serialize(topic, data, headers)
+    except errors.SerializationError:
+        raise
+    except Exception as exc:
+        raise errors.SerializationError(
+            f"Can't convert {what} of class {type(data).__name__} with the serializer "
+            f"specified in {what}.serializer ({spec!r}): {exc}") from exc
+    if out is not None and not isinstance(out, (bytes, bytearray)):
+        raise errors.SerializationError(
+            f"the {what}.serializer returned {type(out).__name__}, expected bytes or None")
+    return None if out is None else bytes(out)
+
+
+__all__ = ["Producer", "RecordMetadata"]

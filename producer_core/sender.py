@@ -1,0 +1,569 @@
+"""The producer's I/O loop (Kafka's ``Sender``), run as a scheduler process.
+
+Each poll (:meth:`Sender.run_once`) does what Kafka's ``Sender.runOnce`` does:
+
+1. idempotent producer without a producer id: ask the cluster for one first
+   (``InitProducerId``); nothing is produced until it arrives;
+2. refresh metadata when it is due (leader unknown, an error, ``metadata.max.age.ms``);
+3. ask the accumulator which brokers have sendable batches; drop brokers that are not
+   ready (reconnect backoff, or ``max.in.flight.requests.per.connection`` reached);
+4. drain batches for each ready broker, assigning idempotence sequence numbers;
+   with ``max.in.flight.requests.per.connection=1`` mute each drained partition until
+   its answer comes back (strict ordering even with retries);
+5. expire batches past ``delivery.timeout.ms`` — queued *and* in flight; an in-flight
+   batch's memory is released only when its request finally completes (KAFKA-19012);
+6. send one ProduceRequest per broker; schedule the next poll for the earliest
+   linger/backoff/expiry deadline.
+
+Responses are handled by :meth:`Sender._complete_batch`, which carries Kafka's rules for
+retries (retriable errors, ``retries``, ``delivery.timeout.ms``, KIP-580 exponential
+backoff), batch splits on ``MESSAGE_TOO_LARGE``, metadata refresh on metadata errors
+(with KIP-951 leader hints) and idempotence sequence bookkeeping.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from producer_core import errors
+from producer_core.batch import NO_SEQUENCE, BatchState, FinalState, ProducerBatch
+from producer_core.metadata import exponential_backoff
+from producer_core.network_client import NetworkClient, NoResponse, RequestTimedOut
+from producer_core.protocol import (
+    Disconnected, ErrorCode, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
+    MetadataResponse, PartitionResponse, ProduceRequest, ProduceResponse, TopicPartition,
+)
+from producer_core.scheduler import PRIORITY_SENDER
+
+REQUEST_OVERHEAD_BYTES = 64  # request header, acks, timeout, topic array headers
+PARTITION_OVERHEAD_BYTES = 12  # partition index and records length per batch
+
+
+class IdempotenceState:
+    """Producer id, epoch and per-partition sequences (the idempotent half of Kafka's
+    ``TransactionManager``).
+
+    Sequences are assigned when a batch is drained and kept across retries.  A partition
+    may only re-send its earliest unacknowledged batch, so retries never reorder.  When
+    a batch carrying a sequence fails for good (expired, fatal error), the sequence
+    space has a gap: the producer stops draining, waits for every request in flight to
+    finish, then asks for a new producer id and starts every partition at sequence 0
+    (Kafka bumps the epoch instead; simplified here).
+    """
+
+    def __init__(self) -> None:
+        self.producer_id = -1
+        self.producer_epoch = -1
+        self.next_sequence: dict[TopicPartition, int] = {}
+        self.last_acked: dict[TopicPartition, int] = {}
+        self.in_flight: dict[TopicPartition, list[ProducerBatch]] = {}
+        self.needs_reset = False
+        self.init_in_flight = False
+
+    @property
+    def has_producer_id(self) -> bool:
+        return self.producer_id >= 0 and not self.needs_reset
+
+    def set_producer_id(self, pid: int, epoch: int) -> None:
+        self.producer_id, self.producer_epoch = pid, epoch
+        self.next_sequence.clear()
+        self.last_acked.clear()
+        self.in_flight.clear()
+        self.needs_reset = False
+
+    def first_in_flight_sequence(self, tp: TopicPartition) -> int:
+        lst = self.in_flight.get(tp)
+        return lst[0].base_sequence if lst else NO_SEQUENCE
+
+    def assign(self, batch: ProducerBatch) -> None:
+        tp = batch.tp
+        seq = self.next_sequence.get(tp, 0)
+        batch.set_producer_state(self.producer_id, self.producer_epoch, seq)
+        self.next_sequence[tp] = (seq + batch.records_count) & 0x7FFFFFFF
+        lst = self.in_flight.setdefault(tp, [])
+        lst.append(batch)
+        lst.sort(key=lambda b: b.base_sequence)
+
+    def replace(self, big: ProducerBatch, pieces: list[ProducerBatch]) -> None:
+        lst = self.in_flight.get(big.tp)
+        if lst is not None and big in lst:
+            lst.remove(big)
+            lst.extend(pieces)
+            lst.sort(key=lambda b: b.base_sequence)
+
+    def resolved(self, batch: ProducerBatch, acked: bool) -> None:
+        lst = self.in_flight.get(batch.tp)
+        if lst is not None and batch in lst:
+            lst.remove(batch)
+        if batch.producer_id != self.producer_id:
+            return  # a batch of an earlier producer id: its gap no longer matters
+        if acked:
+            last = batch.base_sequence + batch.records_count - 1
+            if last > self.last_acked.get(batch.tp, -1):
+                self.last_acked[batch.tp] = last
+        elif batch.has_sequence:
+            self.needs_reset = True
+
+    def is_next_sequence(self, batch: ProducerBatch) -> bool:
+        return batch.base_sequence == self.last_acked.get(batch.tp, -1) + 1
+
+    def any_in_flight(self) -> bool:
+        return any(self.in_flight.values())
+
+
+class Sender:
+    """Moves batches from the accumulator to the brokers and completes them."""
+
+    def __init__(self, *, config: Any, accumulator: Any, metadata: Any,
+                 client: NetworkClient, scheduler: Any, events: Any, metrics: Any,
+                 rng: random.Random, bootstrap: Callable[[], list[int]],
+                 decode: Callable[[bytes], Any]) -> None:
+        self.config = config
+        self.acc = accumulator
+        self.metadata = metadata
+        self.client = client
+        self.scheduler = scheduler
+        self.events = events
+        self.metrics = metrics
+        self.rng = rng
+        self._bootstrap = bootstrap
+        self._decode = decode
+        self.acks = config.acks
+        self.retries = config.retries
+        self.delivery_timeout_ms = config.delivery_timeout_ms
+        self.request_timeout_ms = config.request_timeout_ms
+        self.max_request_size = config.max_request_size
+        self.guarantee_order = config.max_in_flight_requests_per_connection == 1
+        self.idem = IdempotenceState() if config.enable_idempotence else None
+        self.in_flight_batches: dict[int, ProducerBatch] = {}
+        self._timer = None
+        self._timer_due = None
+        self._metadata_in_flight = False
+        self._node_parts: dict[int, list[TopicPartition]] = {}
+        self._node_parts_version = -1
+        self.running = True
+        self.closing = False
+        self.forced = False
+        self.on_batch_done: Callable[[ProducerBatch], None] | None = None
+        self.on_idle: Callable[[], None] | None = None
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def wakeup(self) -> None:
+        """Poll at the current instant (after other work due now)."""
+        self.wakeup_at(self.scheduler.now_ms)
+
+    def wakeup_at(self, t_ms: int) -> None:
+        if not self.running:
+            return
+        if self._timer is not None and not self._timer.cancelled and self._timer_due <= t_ms:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due = t_ms
+        self._timer = self.scheduler.call_at(t_ms, self._poll, priority=PRIORITY_SENDER,
+                                             label="sender.poll")
+
+    def _poll(self) -> None:
+        self._timer = None
+        self._timer_due = None
+        if not self.running:
+            return
+        delay = self.run_once(self.scheduler.now_ms)
+        if self.closing and not self.acc.has_undrained() and not self.client.has_in_flight() \
+                and not self.in_flight_batches:
+            self.running = False
+            if self.on_idle is not None:
+                self.on_idle()
+            return
+        if delay is not None and delay < 2**61:
+            self.wakeup_at(self.scheduler.now_ms + delay)
+
+    # -- one poll -----------------------------------------------------------------------
+
+    def run_once(self, now: int) -> int | None:
+        """One pass of the sender loop; returns ms until the next poll is needed."""
+        timeouts = []
+        idem = self.idem
+        if idem is not None and not idem.has_producer_id:
+            t = self._maybe_init_producer_id(now)
+            if t is not None:
+                timeouts.append(t)
+        t = self._maybe_update_metadata(now)
+        if t is not None:
+            timeouts.append(t)
+        timeouts.append(self._send_producer_data(now))
+        return min(timeouts)
+
+    def _maybe_init_producer_id(self, now: int) -> int | None:
+        idem = self.idem
+        if idem.init_in_flight:
+            return None
+        if idem.needs_reset and self.client.has_in_flight("produce"):
+            return None  # wait until every produce request on the wire is answered
+        node = self.client.least_loaded_node(self._known_nodes(), now)
+        if node is None:
+            return self._min_connection_delay(now)
+        idem.init_in_flight = True
+        req = InitProducerIdRequest(self.client.next_request_id())
+        self.client.send(node, req, self._on_init_producer_id, kind="init_producer_id")
+        return None
+
+    def _on_init_producer_id(self, resp: Any) -> None:
+        idem = self.idem
+        idem.init_in_flight = False
+        now = self.scheduler.now_ms
+        if isinstance(resp, InitProducerIdResponse) and resp.error is ErrorCode.NONE:
+            had_reset = idem.needs_reset
+            idem.set_producer_id(resp.producer_id, resp.producer_epoch)
+            if had_reset:
+                # Sequences restart at 0: queued batches get new ones when drained.
+                for _tp, dq in self.acc.partitions():
+                    for b in dq:
+                        if b.has_sequence:
+                            b.set_producer_state(-1, -1, NO_SEQUENCE)
+            if self.events is not None:
+                self.events.publish("producer.init", producer_id=resp.producer_id,
+                                    epoch=resp.producer_epoch)
+            self.wakeup()
+        else:
+            self.metadata.request_update()
+            self.wakeup_at(now + self.config.retry_backoff_ms)
+
+    def _known_nodes(self) -> list[int]:
+        return list(self.metadata.brokers) or list(self._bootstrap())
+
+    def _min_connection_delay(self, now: int) -> int:
+        nodes = self._known_nodes()
+        if not nodes:
+            return self.config.retry_backoff_ms
+        return max(1, min(self.client.connection_delay(n, now) for n in nodes))
+
+    def _maybe_update_metadata(self, now: int) -> int | None:
+        md = self.metadata
+        wait = md.time_to_next_update(now)
+        if wait > 0 or self._metadata_in_flight:
+            return wait if not self._metadata_in_flight else None
+        node = self.client.least_loaded_node(self._known_nodes(), now)
+        if node is None:
+            return self._min_connection_delay(now)
+        topics = md.topics()
+        if not topics:
+            md.need_update = False
+            return None
+        self._metadata_in_flight = True
+        md.need_update = False
+        req = MetadataRequest(self.client.next_request_id(), topics)
+        if self.events is not None:
+            self.events.publish("metadata.request", node=node, topics=list(topics))
+        self.client.send(node, req, self._on_metadata, kind="metadata")
+        return None
+
+    def _on_metadata(self, resp: Any) -> None:
+        self._metadata_in_flight = False
+        now = self.scheduler.now_ms
+        if isinstance(resp, MetadataResponse):
+            self.metadata.update(resp, now)
+        else:
+            self.metadata.request_update()
+            self.metadata.failed_update(now)
+        self.wakeup()
+
+    def partitions_for_node(self, node: int) -> list[TopicPartition]:
+        """Partitions ``node`` leads, in (topic, partition) order (cached per version)."""
+        md = self.metadata
+        if self._node_parts_version != md.version:
+            by_node: dict[int, list[TopicPartition]] = {}
+            for tp, leader in sorted(md.leaders.items()):
+                if leader is not None:
+                    by_node.setdefault(leader, []).append(tp)
+            self._node_parts = by_node
+            self._node_parts_version = md.version
+        return self._node_parts.get(node, [])
+
+    def _send_producer_data(self, now: int) -> int:
+        acc = self.acc
+        md = self.metadata
+        result = acc.ready(md, now)
+        if result.unknown_leader_topics:
+            for topic in result.unknown_leader_topics:
+                md.add_topic(topic, now)
+            md.request_update()
+        not_ready_timeout = 2**62
+        nodes = []
+        for node in sorted(result.ready_nodes):
+            if self.client.is_ready(node, now):
+                nodes.append(node)
+            else:
+                d = self.client.connection_delay(node, now)
+                if d > 0:
+                    not_ready_timeout = min(not_ready_timeout, d)
+        if self.idem is not None and not self.idem.has_producer_id:
+            nodes = []
+        batches = {}
+        if nodes:
+            batches = acc.drain(md, nodes, self.max_request_size, now,
+                                stop_partition=self._stop_partition if self.idem else None,
+                                on_drain=self._on_drain,
+                                partitions_for_node=self.partitions_for_node)
+        self._expire(now)
+        for node, blist in batches.items():
+            self._send_produce_request(node, blist, now)
+        timeout = min(result.next_ready_check_delay_ms, not_ready_timeout,
+                      max(0, acc.next_batch_expiry_ms - now))
+        for b in self.in_flight_batches.values():
+            timeout = min(timeout, max(0, b.created_ms + self.delivery_timeout_ms - now))
+            break  # oldest first (insertion order is drain order)
+        if batches:
+            timeout = 0  # more may be drainable right away (size limit, other nodes)
+        return timeout
+
+    def _stop_partition(self, first: ProducerBatch, tp: TopicPartition) -> bool:
+        """Kafka's ``shouldStopDrainBatchesForPartition`` (idempotent producer)."""
+        idem = self.idem
+        if not idem.has_producer_id:
+            return True
+        first_seq = idem.first_in_flight_sequence(tp)
+        return (first_seq != NO_SEQUENCE and first.has_sequence
+                and first.base_sequence != first_seq)
+
+    def _on_drain(self, batch: ProducerBatch) -> None:
+        if self.idem is not None and not batch.has_sequence:
+            self.idem.assign(batch)
+
+    # -- expiry -------------------------------------------------------------------------
+
+    def _expire(self, now: int) -> None:
+        timeout = self.delivery_timeout_ms
+        expired_inflight = [b for b in self.in_flight_batches.values()
+                            if b.has_reached_delivery_timeout(timeout, now)]
+        for b in expired_inflight:
+            # Fail the records now; the memory stays until the request completes.
+            del self.in_flight_batches[b.id]
+            self._fail(b, self._timeout_error(b, now), expired=True)
+        for b in self.acc.expired_batches(now):
+            self._fail(b, self._timeout_error(b, now), expired=True)
+
+    def _timeout_error(self, b: ProducerBatch, now: int) -> BaseException:
+        return errors.DeliveryTimeoutError(b.records_count, b.tp, now - b.created_ms)
+
+    # -- produce requests ---------------------------------------------------------------
+
+    def _send_produce_request(self, node: int, blist: list[ProducerBatch], now: int) -> None:
+        rid = self.client.next_request_id()
+        payload: dict[TopicPartition, bytes] = {}
+        size = REQUEST_OVERHEAD_BYTES
+        records = 0
+        for b in blist:
+            data = b.encode()
+            payload[b.tp] = data
+            size += len(data) + PARTITION_OVERHEAD_BYTES + len(b.topic)
+            records += b.records_count
+            b.in_flight = True
+            b.state = BatchState.IN_FLIGHT
+            b.request_id = rid
+            b.send_count += 1
+            if b.sent_ms < 0:
+                b.sent_ms = now
+            b.last_attempt_ms = now
+            b.leader_epoch = self.metadata.leader_epochs.get(b.tp, -1)
+            self.in_flight_batches[b.id] = b
+            if self.guarantee_order:
+                self.acc.muted.add(b.tp)
+            if self.events is not None:
+                self.events.publish("batch.drained", batch_id=b.id, node=node,
+                                    attempt=b.attempts + 1, base_sequence=b.base_sequence)
+        req = ProduceRequest(rid, self.acks, self.request_timeout_ms, payload, size)
+        by_tp = {b.tp: b for b in blist}
+        inf = self.client.send(node, req, lambda resp: self._on_produce(node, req, by_tp, resp))
+        inf.records = records
+        inf.batches = blist
+        if self.metrics is not None:
+            self.metrics.request_sent(now, node, blist, size)
+        if self.events is not None:
+            self.events.publish("request.sent", request_id=rid, node=node,
+                                batches=len(blist), bytes=size, records=records)
+
+    def _on_produce(self, node: int, req: ProduceRequest,
+                    by_tp: dict[TopicPartition, ProducerBatch], resp: Any) -> None:
+        now = self.scheduler.now_ms
+        latency = now - self.client_sent_ms(req, by_tp)
+        if isinstance(resp, ProduceResponse):
+            errs = [f"{tp}:{pr.error.name}" for tp, pr in sorted(resp.partitions.items())
+                    if pr.error is not ErrorCode.NONE]
+            if self.metrics is not None:
+                self.metrics.request_completed(now, node, latency)
+            if self.events is not None:
+                self.events.publish("request.completed", request_id=req.request_id,
+                                    node=node, latency_ms=latency, errors=errs)
+            for tp, batch in by_tp.items():
+                pr = resp.partitions.get(tp)
+                if pr is None:
+                    pr = PartitionResponse(ErrorCode.UNKNOWN_SERVER_ERROR,
+                                           error_message="no answer for this partition")
+                self._complete_batch(batch, pr, now)
+        elif isinstance(resp, NoResponse):
+            if self.metrics is not None:
+                self.metrics.request_completed(now, node, latency)
+            if self.events is not None:
+                self.events.publish("request.completed", request_id=req.request_id,
+                                    node=node, latency_ms=latency, errors=[])
+            for batch in by_tp.values():
+                self._complete_batch(batch, PartitionResponse(ErrorCode.NONE, -1), now)
+        else:
+            if isinstance(resp, RequestTimedOut):
+                code = ErrorCode.REQUEST_TIMED_OUT
+                msg = f"Disconnected from node {node} due to timeout"
+            else:
+                code = ErrorCode.NETWORK_EXCEPTION
+                reason = getattr(resp, "reason", "")
+                msg = f"Disconnected from node {node}" + (f" ({reason})" if reason else "")
+            self.metadata.request_update()
+            if self.events is not None:
+                self.events.publish("request.failed", request_id=req.request_id, node=node,
+                                    error=code.name)
+            for batch in by_tp.values():
+                self._complete_batch(batch, PartitionResponse(code, error_message=msg), now)
+        self.wakeup()
+
+    @staticmethod
+    def client_sent_ms(req: ProduceRequest, by_tp: dict) -> int:
+        for b in by_tp.values():
+            return b.last_attempt_ms
+        return 0
+
+    # -- completing a batch -------------------------------------------------------------
+
+    def _complete_batch(self, batch: ProducerBatch, pr: PartitionResponse, now: int) -> None:
+        """Kafka's ``Sender.completeBatch``: success, split, retry or failure."""
+        batch.in_flight = False
+        was_in_flight = self.in_flight_batches.pop(batch.id, None) is not None
+        error = pr.error
+        if self.guarantee_order:
+            self.acc.muted.discard(batch.tp)
+        if error is ErrorCode.NONE or error is ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
+            if self.idem is not None and batch.has_sequence:
+                self.idem.resolved(batch, acked=True)
+            self._succeed(batch, pr, now)
+            return
+        if (error is ErrorCode.MESSAGE_TOO_LARGE and batch.records_count > 1
+                and not batch.is_done):
+            pieces = self.acc.split_and_reenqueue(batch, now, self._decode)
+            if self.idem is not None:
+                self.idem.replace(batch, pieces)
+            if self.metrics is not None:
+                self.metrics.batch_split(now)
+            batch.outcome = "split"
+            batch.state = BatchState.DONE
+            batch.final_state = FinalState.ABORTED
+            self._release(batch)
+            return
+        if was_in_flight and self._can_retry(batch, error, now):
+            attempts = batch.attempts + 1
+            backoff = exponential_backoff(self.config.retry_backoff_ms,
+                                          self.config.retry_backoff_max_ms, attempts - 1,
+                                          self.rng)
+            if self.events is not None:
+                self.events.publish("batch.retry", batch_id=batch.id, topic=batch.topic,
+                                    partition=batch.partition, error=error.name,
+                                    attempt=attempts, backoff_ms=backoff)
+            if self.metrics is not None:
+                self.metrics.batch_retried(now, batch)
+            self.acc.reenqueue(batch, now, backoff,
+                               self.metadata.leader_epochs.get(batch.tp, -1))
+        else:
+            if self.idem is not None and batch.has_sequence:
+                self.idem.resolved(batch, acked=False)
+            exc = errors.error_for(error, pr.error_message)
+            if batch.is_done:
+                self._release(batch)  # expired while in flight: now free its memory
+            else:
+                self._fail(batch, exc)
+        if error.invalidates_metadata:
+            hint = pr.current_leader
+            if (error is ErrorCode.NOT_LEADER_OR_FOLLOWER and hint is not None
+                    and hint.leader_id >= 0):
+                if not self.metadata.update_leader_hint(batch.tp, hint.leader_id,
+                                                        hint.leader_epoch, now):
+                    self.metadata.request_update()
+            else:
+                self.metadata.request_update()
+
+    def _can_retry(self, batch: ProducerBatch, error: ErrorCode, now: int) -> bool:
+        if batch.is_done:
+            return False
+        if batch.has_reached_delivery_timeout(self.delivery_timeout_ms, now):
+            return False
+        if batch.attempts >= self.retries:
+            return False
+        if self.idem is not None and batch.has_sequence:
+            if batch.producer_id != self.idem.producer_id:
+                return False
+            if error is ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
+                # Retry unless this batch is the very next one the broker expects.
+                return not self.idem.is_next_sequence(batch)
+        return error.retriable
+
+    def _succeed(self, batch: ProducerBatch, pr: PartitionResponse, now: int) -> None:
+        batch.acked_ms = now
+        base = pr.base_offset if self.acks != 0 else -1
+        if batch.done(base, pr.log_append_time_ms, None):
+            if self.metrics is not None:
+                self.metrics.batch_completed(now, batch)
+            if self.events is not None:
+                self.events.publish("batch.completed", batch_id=batch.id, topic=batch.topic,
+                                    partition=batch.partition, base_offset=base,
+                                    records=batch.records_count)
+        self._release(batch)
+
+    def _fail(self, batch: ProducerBatch, exc: BaseException, expired: bool = False) -> None:
+        now = self.scheduler.now_ms
+        if batch.is_done:
+            self._release(batch)
+            return
+        batch.acked_ms = now
+        if self.idem is not None and batch.has_sequence and not batch.in_flight:
+            self.idem.resolved(batch, acked=False)
+        elif self.idem is not None and batch.has_sequence:
+            self.idem.needs_reset = True
+        if batch.done(-1, -1, exc, final_state=FinalState.FAILED):
+            if self.metrics is not None:
+                self.metrics.batch_failed(now, batch)
+            if self.events is not None:
+                if expired:
+                    self.events.publish("batch.expired", batch_id=batch.id,
+                                        topic=batch.topic, partition=batch.partition,
+                                        error=str(exc))
+                else:
+                    self.events.publish("batch.failed", batch_id=batch.id, topic=batch.topic,
+                                        partition=batch.partition, error=str(exc))
+        self._release(batch)
+
+    def _release(self, batch: ProducerBatch) -> None:
+        """Free memory only once the batch is final and no request still carries it."""
+        if batch.in_flight or batch.memory_released or not batch.is_done:
+            return
+        self.acc.deallocate(batch)
+        if self.on_batch_done is not None:
+            self.on_batch_done(batch)
+
+    # -- close --------------------------------------------------------------------------
+
+    def initiate_close(self) -> None:
+        self.closing = True
+        self.acc.close()
+        self.wakeup()
+
+    def force_close(self, now: int) -> None:
+        """Kafka's ``forceClose``: abort every queued batch; in-flight ones fail too."""
+        self.forced = True
+        exc_msg = "Producer is closed forcefully."
+        for b in self.acc.abort_batches(lambda b: errors.KafkaError(exc_msg), now):
+            self._fail(b, errors.KafkaError(exc_msg))
+        for b in list(self.in_flight_batches.values()):
+            del self.in_flight_batches[b.id]
+            self._fail(b, errors.KafkaError(exc_msg))
+        self.running = False
+        if self._timer is not None:
+            self._timer.cancel()

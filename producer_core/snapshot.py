@@ -1,0 +1,159 @@
+"""``Simulation.snapshot()``: the JSON-safe state a lab frame carries (docs/SEAMS.md §1).
+
+Bounded whatever the run's length: at most 8 batches per partition queue (then
+``more``), the 200 most recent batches in the timeline, the newest arrival buckets and a
+ring of at most 100 notable events.  Cheap enough for 30 calls a second: nothing here
+walks every record — arrivals are kept run-length encoded on each batch.
+
+Extensions to the SEAMS schema (additive): ``close_reason`` may also be ``piggyback``
+(drained because another partition made the same broker ready — Kafka drains every
+partition of a ready broker) or ``retry-backoff``; ``inflight[].state`` (connection state)
+and ``requests[].kind``; ``producer`` (producer id/epoch, closed flag, ratio estimates).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from producer_core.events import Event
+
+QUEUE_LIMIT = 8
+TIMELINE_BATCHES = 200
+ARRIVAL_BUCKETS = 400
+EVENT_RING = 100
+
+# Events worth a line in the lab's timeline (none of them happens once per record).
+NOTABLE_KINDS = (
+    "broker.stopped", "broker.started", "broker.slowed", "network.cut", "network.restored",
+    "leader.elected", "fault.injected", "batch.retry", "batch.expired", "batch.failed",
+    "batch.split", "pool.exhausted", "send.failed", "request.failed", "metadata.update",
+    "producer.init", "producer.reconfigured",
+)
+
+
+def describe(event: Event) -> str:
+    """A short human sentence for a notable event."""
+    d = event.data
+    k = event.kind
+    if k == "broker.stopped":
+        return f"broker {d['broker']} stopped"
+    if k == "broker.started":
+        return f"broker {d['broker']} started"
+    if k == "broker.slowed":
+        return f"broker {d['broker']} slowed by {d['extra_ms']} ms"
+    if k == "network.cut":
+        return f"network to broker {d['broker']} cut"
+    if k == "network.restored":
+        return f"network to broker {d['broker']} restored"
+    if k == "leader.elected":
+        return f"{d['topic']}-{d['partition']}: leader is now {d['leader']} (epoch {d['epoch']})"
+    if k == "batch.retry":
+        return (f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) retry "
+                f"{d['attempt']} after {d['error']}, backoff {d['backoff_ms']} ms")
+    if k == "batch.expired":
+        return f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) expired: {d['error']}"
+    if k == "batch.failed":
+        return f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) failed: {d['error']}"
+    if k == "batch.split":
+        return f"batch {d['batch_id']} split into {len(d['into'])} batches"
+    if k == "pool.exhausted":
+        return (f"buffer pool exhausted: {d['requested']} bytes requested, "
+                f"{d['available']} of {d['total']} available")
+    if k == "send.failed":
+        return f"send to {d['topic']} failed: {d['error']}"
+    if k == "request.failed":
+        return f"request {d['request_id']} to broker {d['node']} failed: {d['error']}"
+    if k == "metadata.update":
+        return f"metadata updated (version {d['version']})"
+    if k == "producer.init":
+        return f"producer id {d['producer_id']} epoch {d['epoch']}"
+    fields = " ".join(f"{key}={value}" for key, value in d.items())
+    return f"{k} {fields}".strip()
+
+
+class EventRing:
+    """The newest notable events, as SEAMS §1 ``timeline.events`` entries."""
+
+    def __init__(self, bus: Any, limit: int = EVENT_RING) -> None:
+        self._ring: deque[dict] = deque(maxlen=limit)
+        self._unsubscribe = bus.subscribe(self._on_event, NOTABLE_KINDS)
+
+    def _on_event(self, event: Event) -> None:
+        self._ring.append({"t": event.t_ms, "kind": event.kind, "text": describe(event)})
+
+    def items(self) -> list[dict]:
+        return list(self._ring)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+def batch_entry(b: Any, now_ms: int) -> dict:
+    """One batch for the timeline (SEAMS §1 ``timeline.batches``)."""
+    res = b.result
+    return {
+        "id": b.id, "topic": b.topic, "partition": b.partition,
+        "records": b.records_count,
+        "bytes": 61 + b.uncompressed_bytes,
+        "compressed_bytes": (61 + b.compressed_bytes) if b.compressed_bytes >= 0 else None,
+        "created_ms": b.created_ms,
+        "closed_ms": b.closed_ms if b.closed_ms >= 0 else None,
+        "close_reason": b.close_reason,
+        "sent_ms": b.sent_ms if b.sent_ms >= 0 else None,
+        "acked_ms": b.acked_ms if b.acked_ms >= 0 else None,
+        "attempts": b.send_count,
+        "outcome": b.outcome,
+        "error": b.error_name,
+        "base_offset": res.base_offset if (res.completed and res.base_offset >= 0) else None,
+        "split_from": b.split_from,
+    }
+
+
+def queue_entry(b: Any, now_ms: int) -> dict:
+    return {"id": b.id, "records": b.records_count, "bytes": b.size_in_bytes,
+            "capacity": b.capacity, "state": b.state.value, "age_ms": now_ms - b.created_ms,
+            "attempts": b.attempts, "close_reason": b.close_reason}
+
+
+def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int) -> list:
+    acc = producer.accumulator
+    md = producer.metadata
+    from producer_core.protocol import TopicPartition
+
+    names = sorted(set(cluster_topics) | {tp.topic for tp, _ in acc.partitions()})
+    out = []
+    for topic in names:
+        n = cluster_topics.get(topic)
+        if n is None:
+            n = md.partition_count(topic) or 0
+        known = {tp.partition: dq for tp, dq in acc.partitions() if tp.topic == topic} \
+            if n == 0 else None
+        parts = range(n) if n else sorted(known or {})
+        for p in parts:
+            tp = TopicPartition(topic, p)
+            batches = acc.queued_batches(tp)
+            out.append({
+                "topic": topic, "partition": p, "leader": md.leader_for(tp),
+                "muted": tp in acc.muted,
+                "queued_bytes": sum(b.size_in_bytes for b in batches),
+                "queued_records": sum(b.records_count for b in batches),
+                "queue": [queue_entry(b, now_ms) for b in batches[:QUEUE_LIMIT]],
+                "more": max(0, len(batches) - QUEUE_LIMIT),
+            })
+    return out
+
+
+def arrivals_section(batches: list, now_ms: int, window_ms: int = 2000) -> list[dict]:
+    """Recent arrivals (last ``window_ms``), bucketed per millisecond and partition."""
+    buckets: dict[tuple[int, str, int], int] = {}
+    horizon = now_ms - window_ms
+    recent = [b for b in batches[-64:] if b.last_append_ms >= horizon]
+    for b in recent:
+        for t, n in zip(b.arr_t, b.arr_n):
+            if t < horizon:
+                continue
+            key = (t, b.topic, b.partition)
+            buckets[key] = buckets.get(key, 0) + n
+    items = sorted(buckets.items())[-ARRIVAL_BUCKETS:]
+    return [{"t": t, "topic": topic, "partition": p, "n": n} for (t, topic, p), n in items]
