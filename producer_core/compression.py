@@ -214,12 +214,16 @@ class Lz4Compressor(_BufferedCompressor):
         self._out += self._c.flush()
 
 
+def _lz4_py_level(level: int) -> int:
+    # Kafka: level 9 = lz4-java's fastCompressor (python-lz4 level 0); other levels use
+    # the high-compression mode at that level (lz4 caps HC levels; python-lz4 at 16).
+    return 0 if level == DEFAULT_LEVELS["lz4"] else min(level, 16)
+
+
 def _lz4_frame_compressor(level: int) -> Any:
-    # Kafka: level 9 = lz4-java's fastCompressor (python-lz4 level 0); others = HC level.
-    py_level = 0 if level == DEFAULT_LEVELS["lz4"] else min(level, 16)
     return lz4.frame.LZ4FrameCompressor(
         block_size=lz4.frame.BLOCKSIZE_MAX64KB, block_linked=False,
-        content_checksum=False, block_checksum=False, compression_level=py_level,
+        content_checksum=False, block_checksum=False, compression_level=_lz4_py_level(level),
         auto_flush=False)
 
 
@@ -280,8 +284,11 @@ def compress(codec: str | int, data: bytes | bytearray | memoryview,
             out += block
         return bytes(out)
     if codec == "lz4":
-        c = _lz4_frame_compressor(effective_level("lz4", level))
-        return c.begin() + c.compress(data) + c.flush()
+        # One call, same frame as the streaming compressor writes (tested byte for byte).
+        return lz4.frame.compress(
+            data, compression_level=_lz4_py_level(effective_level("lz4", level)),
+            block_size=lz4.frame.BLOCKSIZE_MAX64KB, block_linked=False,
+            content_checksum=False, block_checksum=False, store_size=False)
     c = _zstd_compressor(effective_level("zstd", level)).compressobj()
     return c.compress(data) + c.flush()
 

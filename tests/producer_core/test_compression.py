@@ -244,3 +244,17 @@ def test_measure_codecs_levels_and_bad_input():
         measure_codecs(SAMPLE, timer=None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         measure_codecs(SAMPLE)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize("level", [None, "max"])
+def test_one_shot_equals_streaming_bytes(codec, level):
+    # The builder compresses small batches in one call and big ones as a stream; a batch
+    # must come out the same either way.
+    if level == "max":
+        level = {"gzip": 9, "lz4": 12, "zstd": 19}.get(codec)
+    data = json_sample(2500)
+    stream = new_stream_compressor(codec, level)
+    for start in range(0, len(data), 5000):
+        stream.write(data[start:start + 5000])
+    assert stream.finish() == compress(codec, data, level)
