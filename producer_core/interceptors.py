@@ -36,13 +36,17 @@ class InterceptorFailure(dict):
 
 
 class ProducerInterceptors:
-    """The configured chain.  ``errors`` keeps the most recent ``max_errors`` failures
+    """The configured chain (instances, classes or dotted paths).  ``errors`` keeps the most recent ``max_errors`` failures
     (``errors_total`` counts all); ``on_error`` is called with each failure as it
     happens (the producer publishes it as an event)."""
 
     def __init__(self, interceptors: Iterable[Any] = (), *, max_errors: int = 100,
                  on_error: Callable[[InterceptorFailure], None] | None = None) -> None:
-        self.interceptors: list[Any] = list(interceptors)
+        # Config values (dotted paths, classes) are loaded here, so a chain can be built
+        # straight from ``config.interceptor_classes``.
+        self.interceptors: list[Any] = [
+            i if isinstance(i, ProducerInterceptor) else load_interceptor(i)
+            for i in interceptors]
         self.errors: list[InterceptorFailure] = []
         self.errors_total = 0
         self.max_errors = max_errors

@@ -133,3 +133,10 @@ def test_loading_from_config_values():
 def test_bad_interceptor_specs(spec, message):
     with pytest.raises(ConfigError, match=message):
         load_interceptor(spec)
+
+
+def test_chain_accepts_config_values_directly():
+    chain = ProducerInterceptors(["producer_core.interceptors.ProducerInterceptor", AddHeader])
+    assert [type(i).__name__ for i in chain.interceptors] == ["ProducerInterceptor",
+                                                              "AddHeader"]
+    assert chain.on_send(ProducerRecord("t", b"v")).headers == [("seen", b"1")]
