@@ -36,4 +36,4 @@ from producer_core.producer import Producer
 from producer_core.simulation import Simulation
 from producer_core.types import ProducerRecord, RecordMetadata
 
-__all__ = ["Simulation", "ProducerConfig", "Producer", "RecordMetadata", "ProducerRecord"]
+__all__ = ["Producer", "ProducerConfig", "ProducerRecord", "RecordMetadata", "Simulation"]

@@ -17,29 +17,13 @@ The rules, each enforced by the method that carries them:
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from producer_core.batch import BatchState, FutureRecordMetadata, ProducerBatch
 from producer_core.protocol import TopicPartition
 
 RECORD_BATCH_OVERHEAD = 61
-
-
-class AppendResult(NamedTuple):
-    """What :meth:`RecordAccumulator.append` did.
-
-    ``future`` is None when a new batch is needed and no memory was supplied: the caller
-    must allocate ``needs_buffer`` bytes (waiting if the pool is exhausted) and call again
-    with ``buffer_size``.  ``buffer_used`` False means the supplied memory was not needed
-    (the record found room after all) and must be returned to the pool.
-    """
-
-    future: FutureRecordMetadata | None
-    partition: int
-    batch_is_full: bool
-    new_batch_created: bool
-    needs_buffer: int = 0
-    buffer_used: bool = False
 
 
 class _TopicInfo:
@@ -63,9 +47,7 @@ class RecordAccumulator:
     def __init__(self, *, batch_size: int, linger_ms: int, delivery_timeout_ms: int,
                  compression: str, compression_level: int | None, pool: Any,
                  builder_factory: Callable[[], Any],
-                 record_size_fn: Callable[..., int], upper_bound_fn: Callable[..., int],
-                 ratio_estimator: Any,
-                 estimate_fn_factory: Callable[[float], Callable[[int], int]],
+                 upper_bound_fn: Callable[..., int], ratio_estimator: Any,
                  partitioner_factory: Callable[[str], Any] | None,
                  adaptive: bool, events: Any, driver: Any = None) -> None:
         self.batch_size = batch_size
@@ -75,10 +57,8 @@ class RecordAccumulator:
         self.compression_level = compression_level
         self.pool = pool
         self._builder_factory = builder_factory
-        self._record_size_fn = record_size_fn
         self._upper_bound_fn = upper_bound_fn
         self.estimator = ratio_estimator
-        self._estimate_fn_factory = estimate_fn_factory
         self._partitioner_factory = partitioner_factory
         self.adaptive = adaptive
         self.events = events
@@ -93,6 +73,13 @@ class RecordAccumulator:
         self.next_batch_expiry_ms = 2**62
         self.recent: deque[ProducerBatch] = deque(maxlen=200)  # timeline (SEAMS §1)
         self.on_batch_created: Callable[[ProducerBatch], None] | None = None
+        # append() result registers (see its docstring)
+        self.last_partition = -1
+        self.batch_is_full = False
+        self.new_batch_created = False
+        self.needs_buffer = 0
+        self.buffer_used = False
+        self._compressed = compression != "none"
 
     # -- topics and deques --------------------------------------------------------------
 
@@ -123,53 +110,91 @@ class RecordAccumulator:
     def append(self, topic: str, partition: int, timestamp_ms: int, key: bytes | None,
                value: bytes | None, headers: Any, now_ms: int, metadata: Any,
                buffer_size: int = 0, future: FutureRecordMetadata | None = None
-               ) -> AppendResult:
+               ) -> FutureRecordMetadata | None:
         """Add one record to its partition's last batch, or to a new batch.
 
         * ``partition < 0``: the built-in sticky partitioner picks (KIP-794): it stays on
           one partition until about ``batch.size`` bytes went there, then switches.
         * The last batch takes the record if it fits (the first record of a batch always
           fits); if not, that batch is closed for appends (reason ``full``).
-        * A new batch needs memory: without ``buffer_size`` the result asks for
+        * A new batch needs memory: without ``buffer_size`` nothing is appended, None is
+          returned and :attr:`needs_buffer` says how much to allocate —
           ``max(batch.size, upper-bound size of this record)`` bytes.
+
+        Returns the record's future.  To keep the per-record path free of allocations the
+        other outcomes are left in attributes: :attr:`last_partition`,
+        :attr:`batch_is_full` (the partition has a sendable batch now: wake the sender),
+        :attr:`new_batch_created`, :attr:`needs_buffer` and :attr:`buffer_used` (False:
+        the supplied memory was not needed and must go back to the pool).
         """
-        info = self._topic(topic)
+        info = self._topics.get(topic)
+        if info is None:
+            info = self._topic(topic)
         sticky = partition < 0
         if sticky:
-            num = metadata.partition_count(topic)
-            partition = info.partitioner.peek_current_partition(
-                num, metadata.available_partitions(topic))
+            cur = info.partitioner.current
+            if cur is None:
+                partition = info.partitioner.peek_current_partition(
+                    metadata.partition_count(topic), metadata.available_partitions(topic))
+            else:
+                partition = cur.partition
+        self.last_partition = partition
         dq = info.deques.get(partition)
         if dq is None:
             dq = info.deques[partition] = deque()
+        self.buffer_used = False
         if dq:
             last = dq[-1]
             before = last.estimate
             fut = last.try_append(timestamp_ms, key, value, headers, now_ms, future)
             if fut is not None:
+                full = last._closed or last.capacity <= last.estimate
+                self.batch_is_full = full or len(dq) > 1
+                self.new_batch_created = False
+                self.needs_buffer = 0
                 if sticky:
-                    info.partitioner.update_partition_info(
-                        partition, last.estimate - before, metadata.partition_count(topic),
-                        last.is_full())
+                    self._sticky_update(info, topic, partition, last.estimate - before, full,
+                                        metadata)
                 if self.events is not None and self.events.wants("record.appended"):
                     self._publish_append(last, key)
-                return AppendResult(fut, partition, len(dq) > 1 or last.is_full(), False)
+                return fut
             last.close_for_appends("full", now_ms)
             self._publish_closed(last, "full")
         if not buffer_size:
-            size = max(self.batch_size, self._upper_bound_fn(key, value, headers))
-            return AppendResult(None, partition, False, False, needs_buffer=size)
+            self.needs_buffer = max(self.batch_size, self._upper_bound_fn(key, value, headers))
+            self.batch_is_full = False
+            self.new_batch_created = False
+            return None
         batch = self._new_batch(TopicPartition(topic, partition), buffer_size, now_ms)
         fut = batch.try_append(timestamp_ms, key, value, headers, now_ms, future)
         dq.append(batch)
         self.incomplete[batch.id] = batch
+        self.buffer_used = True
+        self.needs_buffer = 0
+        self.new_batch_created = True
+        full = batch.is_full()
+        self.batch_is_full = full or len(dq) > 1
         if sticky:
-            info.partitioner.update_partition_info(
-                partition, batch.estimate, metadata.partition_count(topic), batch.is_full())
+            self._sticky_update(info, topic, partition, batch.estimate, full, metadata)
         if self.events is not None and self.events.wants("record.appended"):
             self._publish_append(batch, key)
-        return AppendResult(fut, partition, len(dq) > 1 or batch.is_full(), True,
-                            buffer_used=True)
+        return fut
+
+    def _sticky_update(self, info: _TopicInfo, topic: str, partition: int, appended: int,
+                       enable_switch: bool, metadata: Any) -> None:
+        """Count bytes against the sticky partition; switch when enough went there
+        (``batch.size``, or twice that while the partition's last batch is not full)."""
+        part = info.partitioner
+        cur = part.current
+        if cur is None or cur.partition != partition:
+            return
+        produced = cur.produced_bytes + appended
+        limit = part.sticky_batch_size
+        if produced < limit or (not enable_switch and produced < 2 * limit):
+            cur.produced_bytes = produced  # the common case, without a call
+            return
+        part.update_partition_info(cur, appended, metadata.partition_count(topic),
+                                   enable_switch, metadata.available_partitions(topic))
 
     def _new_batch(self, tp: TopicPartition, buffer_size: int, now_ms: int,
                    ratio: float | None = None) -> ProducerBatch:
@@ -178,8 +203,7 @@ class RecordAccumulator:
             ratio = self.estimator.estimation(tp.topic, self.compression)
         batch = ProducerBatch(self._next_batch_id, tp, self._builder_factory(),
                               buffer_size, buffer_size == self.batch_size, now_ms,
-                              self._estimate_fn_factory(ratio), self._record_size_fn,
-                              self.driver)
+                              ratio, self._compressed, self.driver)
         batch.alloc_size = buffer_size
         self.recent.append(batch)
         if self.events is not None:
@@ -265,8 +289,7 @@ class RecordAccumulator:
                             self._publish_closed(batch, "retry-backoff")
                 else:
                     left = max(wait_for - waited, 0)
-                    if left < next_delay:
-                        next_delay = left
+                    next_delay = min(next_delay, left)
             if queue_sizes is not None and part_ids:
                 info.partitioner.update_partition_load_stats(queue_sizes, part_ids,
                                                              len(part_ids))
@@ -358,8 +381,7 @@ class RecordAccumulator:
                         b.close_for_appends(b.close_reason or "expired", now_ms)
                         expired.append(b)
                     else:
-                        if b.created_ms + timeout < nxt:
-                            nxt = b.created_ms + timeout
+                        nxt = min(nxt, b.created_ms + timeout)
                         break
         self.next_batch_expiry_ms = nxt
         return expired

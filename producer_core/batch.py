@@ -17,10 +17,17 @@ Kafka's ``ProducerBatch``, ``ProduceRequestResult`` and ``FutureRecordMetadata``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
+from producer_core.compression import COMPRESSION_RATE_ESTIMATION_FACTOR as ESTIMATION_FACTOR
 from producer_core.protocol import TopicPartition
+from producer_core.records import RECORD_BATCH_OVERHEAD, record_size_in_bytes, size_of_varint
+
+# Bytes a zigzag varint takes for small non-negative values (lengths, deltas).
+_SZN = 1 << 15
+_SZ = bytes(1 if i < 64 else 2 if i < 8192 else 3 for i in range(_SZN))
 
 NO_SEQUENCE = -1
 NO_PRODUCER_ID = -1
@@ -54,8 +61,16 @@ class ProduceRequestResult:
     guard that a result is never overwritten once readers may have seen it.
     """
 
-    __slots__ = ("tp", "base_offset", "log_append_time_ms", "error", "record_errors",
-                 "completed", "_waiting", "driver")
+    __slots__ = (
+        "_waiting",
+        "base_offset",
+        "completed",
+        "driver",
+        "error",
+        "log_append_time_ms",
+        "record_errors",
+        "tp",
+    )
 
     def __init__(self, tp: TopicPartition, driver: Any = None) -> None:
         self.tp = tp
@@ -83,7 +98,7 @@ class ProduceRequestResult:
             for fut in waiting:
                 fut._fire()
 
-    def _wait(self, fut: "FutureRecordMetadata") -> None:
+    def _wait(self, fut: FutureRecordMetadata) -> None:
         if self._waiting is None:
             self._waiting = [fut]
         else:
@@ -99,8 +114,19 @@ class FutureRecordMetadata:
     exactly once; one added after completion runs at once.
     """
 
-    __slots__ = ("_result", "_index", "topic", "partition", "timestamp_ms",
-                 "key_size", "value_size", "_callbacks", "_fired", "_error", "_driver")
+    __slots__ = (
+        "_callbacks",
+        "_driver",
+        "_error",
+        "_fired",
+        "_index",
+        "_result",
+        "key_size",
+        "partition",
+        "timestamp_ms",
+        "topic",
+        "value_size",
+    )
 
     def __init__(self, result: ProduceRequestResult | None, index: int, topic: str,
                  partition: int, timestamp_ms: int, key_size: int, value_size: int) -> None:
@@ -119,7 +145,7 @@ class FutureRecordMetadata:
     # -- construction helpers ---------------------------------------------------------
 
     @classmethod
-    def pending(cls, topic: str, driver: Any = None) -> "FutureRecordMetadata":
+    def pending(cls, topic: str, driver: Any = None) -> FutureRecordMetadata:
         """A future whose record has not reached a batch yet (the send is blocked)."""
         fut = cls(None, 0, topic, -1, -1, -1, -1)
         fut._driver = driver
@@ -127,7 +153,7 @@ class FutureRecordMetadata:
 
     @classmethod
     def failed(cls, topic: str, error: BaseException, partition: int = -1,
-               driver: Any = None) -> "FutureRecordMetadata":
+               driver: Any = None) -> FutureRecordMetadata:
         """Kafka's ``FutureFailure``: send() reports this error through the future."""
         fut = cls(None, 0, topic, partition, -1, -1, -1)
         fut._driver = driver
@@ -188,7 +214,7 @@ class FutureRecordMetadata:
 
     get = result
 
-    def add_callback(self, callback: Callback) -> "FutureRecordMetadata":
+    def add_callback(self, callback: Callback) -> FutureRecordMetadata:
         """Run ``callback(metadata, exception)`` once the record completes (now if done)."""
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
@@ -252,19 +278,58 @@ class ProducerBatch:
     """
 
     __slots__ = (
-        "id", "topic", "partition", "tp", "builder", "capacity", "pooled", "created_ms",
-        "last_append_ms", "last_attempt_ms", "drained_ms", "attempts", "retry",
-        "futures", "arr_t", "arr_n", "max_record_size", "result", "final_state", "state",
-        "close_reason", "closed_ms", "producer_id", "producer_epoch", "base_sequence",
-        "_encoded", "in_flight", "memory_released", "sent_ms", "acked_ms", "outcome",
-        "error_name", "compressed_bytes", "uncompressed_bytes", "_closed", "_sealed",
-        "estimate", "split_from", "_estimate_fn", "_record_size_fn", "records_count",
-        "request_id", "base_ts", "send_count", "alloc_size", "retry_backoff_ms", "leader_epoch",
+        "_closed",
+        "_encoded",
+        "_sealed",
+        "acked_ms",
+        "alloc_size",
+        "arr_n",
+        "arr_t",
+        "attempts",
+        "base_sequence",
+        "base_ts",
+        "builder",
+        "capacity",
+        "close_reason",
+        "closed_ms",
+        "compressed",
+        "compressed_bytes",
+        "created_ms",
+        "drained_ms",
+        "error_name",
+        "estimate",
+        "final_state",
+        "futures",
+        "id",
+        "in_flight",
+        "last_append_ms",
+        "last_attempt_ms",
+        "leader_epoch",
+        "max_record_size",
+        "memory_released",
+        "outcome",
+        "partition",
+        "pooled",
+        "producer_epoch",
+        "producer_id",
+        "ratio",
+        "records_count",
+        "request_id",
+        "result",
+        "retry",
+        "retry_backoff_ms",
+        "send_count",
+        "sent_ms",
+        "split_from",
+        "state",
+        "topic",
+        "tp",
+        "uncompressed_bytes",
     )
 
     def __init__(self, batch_id: int, tp: TopicPartition, builder: Any, capacity: int,
-                 pooled: bool, now_ms: int, estimate_fn: Callable[[int], int],
-                 record_size_fn: Callable[..., int], driver: Any = None) -> None:
+                 pooled: bool, now_ms: int, ratio: float = 1.0, compressed: bool = False,
+                 driver: Any = None) -> None:
         self.id = batch_id
         self.topic = tp.topic
         self.partition = tp.partition
@@ -304,8 +369,10 @@ class ProducerBatch:
         self._sealed = False  # records section finalised (compressed)
         self.estimate = 0  # estimated encoded size (61 + records × ratio × factor)
         self.split_from: int | None = None
-        self._estimate_fn = estimate_fn
-        self._record_size_fn = record_size_fn
+        # Kafka fixes the batch's compression-ratio estimate when the batch is created.
+        self.ratio = ratio
+        self.compressed = compressed
+        self.estimate = RECORD_BATCH_OVERHEAD
         self.records_count = 0
         self.request_id = -1
         self.base_ts = 0
@@ -328,38 +395,55 @@ class ProducerBatch:
         if self._closed:
             return None
         n = self.records_count
+        klen = -1 if key is None else len(key)
+        vlen = -1 if value is None else len(value)
         if n:
             # Kafka's DefaultRecord.sizeInBytes: the exact size this record would take.
-            rsize = self._record_size_fn(n, timestamp_ms - self.base_ts, key, value, headers)
+            d = timestamp_ms - self.base_ts
+            if headers:
+                rsize = record_size_in_bytes(n, d, key, value, headers)
+            else:
+                body = (2 + (_SZ[d] if 0 <= d < _SZN else size_of_varint(d))
+                        + (_SZ[n] if n < _SZN else size_of_varint(n))
+                        + (1 if klen < 0 else
+                           (_SZ[klen] if klen < _SZN else size_of_varint(klen)) + klen)
+                        + (1 if vlen < 0 else
+                           (_SZ[vlen] if vlen < _SZN else size_of_varint(vlen)) + vlen))
+                rsize = body + (_SZ[body] if body < _SZN else size_of_varint(body))
             if self.capacity < self.estimate + rsize:
                 return None
         else:
             self.base_ts = timestamp_ms
         appended = self.builder.append(timestamp_ms, key, value, headers)
         self.records_count = n + 1
-        self.uncompressed_bytes = self.builder.uncompressed_bytes
-        self.estimate = self._estimate_fn(self.uncompressed_bytes)
-        if appended > self.max_record_size:
-            self.max_record_size = appended
+        unc = self.uncompressed_bytes = self.uncompressed_bytes + appended
+        if self.compressed:
+            self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
+        else:
+            self.estimate = RECORD_BATCH_OVERHEAD + unc
+        self.max_record_size = max(self.max_record_size, appended)
         if now_ms == self.last_append_ms and n:
             self.arr_n[-1] += 1
         else:
             self.arr_t.append(now_ms)
             self.arr_n.append(1)
         self.last_append_ms = now_ms
-        ksize = -1 if key is None else len(key)
-        vsize = -1 if value is None else len(value)
         if future is None:
             future = FutureRecordMetadata(self.result, n, self.topic, self.partition,
-                                          timestamp_ms, ksize, vsize)
+                                          timestamp_ms, klen, vlen)
         else:
-            future.attach(self.result, n, self.partition, timestamp_ms, ksize, vsize)
+            future.attach(self.result, n, self.partition, timestamp_ms, klen, vlen)
         self.futures.append(future)
         return future
 
     def is_full(self) -> bool:
         """Kafka's ``isFull``: closed, or holding records with no room left by estimate."""
         return self._closed or (self.records_count > 0 and self.capacity <= self.estimate)
+
+    @property
+    def estimated_size(self) -> int:
+        """Kafka's ``estimatedSizeInBytes``: 61 + records × ratio estimate (× 1.05)."""
+        return self.estimate
 
     @property
     def closed_for_appends(self) -> bool:

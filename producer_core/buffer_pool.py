@@ -19,14 +19,23 @@ or registers a waiter whose ``on_done`` runs later in simulated time.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from producer_core.errors import BufferExhaustedError
 
 
 class _Waiter:
-    __slots__ = ("size", "accumulated", "got_pooled", "deadline", "timer", "on_done",
-                 "since_ms", "done")
+    __slots__ = (
+        "accumulated",
+        "deadline",
+        "done",
+        "got_pooled",
+        "on_done",
+        "since_ms",
+        "size",
+        "timer",
+    )
 
     def __init__(self, size: int, since_ms: int,
                  on_done: Callable[[bool, BaseException | None], None]) -> None:

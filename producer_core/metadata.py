@@ -17,7 +17,8 @@ The producer keeps leaders and partition counts only for the topics it uses:
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from producer_core.protocol import ErrorCode, MetadataResponse, PartitionMetadata, TopicPartition
 
@@ -36,7 +37,7 @@ def exponential_backoff(base_ms: int, max_ms: int, attempts: int, rng: random.Ra
 
 
 class _TopicMeta:
-    __slots__ = ("partitions", "last_used_ms", "error")
+    __slots__ = ("error", "last_used_ms", "partitions")
 
     def __init__(self, now_ms: int) -> None:
         self.partitions: list[PartitionMetadata] | None = None

@@ -31,7 +31,7 @@ WINDOW_MS = 30_000
 class SampledStat:
     """Kafka's ``SampledStat``: ``SAMPLES`` windows of ``WINDOW_MS``; old ones expire."""
 
-    __slots__ = ("_start", "_sum", "_count", "_max", "_idx", "total", "total_count")
+    __slots__ = ("_count", "_idx", "_max", "_start", "_sum", "total", "total_count")
 
     def __init__(self) -> None:
         self._start = [-(10**15)] * SAMPLES
@@ -52,8 +52,7 @@ class SampledStat:
             self._max[i] = float("-inf")
         self._sum[i] += value
         self._count[i] += 1
-        if value > self._max[i]:
-            self._max[i] = value
+        self._max[i] = max(self._max[i], value)
         self.total += value
         self.total_count += 1
 
@@ -94,7 +93,7 @@ class SampledStat:
 
 
 class _TopicStats:
-    __slots__ = ("records", "bytes", "retries", "errors", "compression")
+    __slots__ = ("bytes", "compression", "errors", "records", "retries")
 
     def __init__(self) -> None:
         self.records = SampledStat()

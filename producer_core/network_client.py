@@ -21,7 +21,8 @@ the first request to a stopped broker fails after the time the cluster takes to 
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from producer_core.metadata import exponential_backoff
 from producer_core.protocol import Disconnected, ProduceRequest
@@ -31,7 +32,7 @@ from producer_core.scheduler import PRIORITY_NETWORK
 class RequestTimedOut:
     """Local outcome: no answer within ``request.timeout.ms`` (Kafka: ``wasTimedOut``)."""
 
-    __slots__ = ("request_id", "node", "timeout_ms")
+    __slots__ = ("node", "request_id", "timeout_ms")
 
     def __init__(self, request_id: int, node: int, timeout_ms: int) -> None:
         self.request_id = request_id
@@ -42,7 +43,7 @@ class RequestTimedOut:
 class NoResponse:
     """Local outcome of an ``acks=0`` produce: written, no answer expected."""
 
-    __slots__ = ("request_id", "node")
+    __slots__ = ("node", "request_id")
 
     def __init__(self, request_id: int, node: int) -> None:
         self.request_id = request_id
@@ -50,8 +51,16 @@ class NoResponse:
 
 
 class InFlightRequest:
-    __slots__ = ("request", "node", "sent_ms", "on_response", "timer", "kind", "records",
-                 "batches")
+    __slots__ = (
+        "batches",
+        "kind",
+        "node",
+        "on_response",
+        "records",
+        "request",
+        "sent_ms",
+        "timer",
+    )
 
     def __init__(self, request: Any, node: int, sent_ms: int,
                  on_response: Callable[[Any], None], kind: str) -> None:
@@ -66,7 +75,7 @@ class InFlightRequest:
 
 
 class _Node:
-    __slots__ = ("id", "in_flight", "backoff_until", "failures", "state")
+    __slots__ = ("backoff_until", "failures", "id", "in_flight", "state")
 
     def __init__(self, node_id: int) -> None:
         self.id = node_id
@@ -189,8 +198,7 @@ class NetworkClient:
         if n.state != "ready":
             n.state = "ready"
         count = len(n.in_flight)
-        if count > self.max_in_flight_seen:
-            self.max_in_flight_seen = count
+        self.max_in_flight_seen = max(self.max_in_flight_seen, count)
         expects_response = not (isinstance(request, ProduceRequest) and request.acks == 0)
         if expects_response:
             inf.timer = self.scheduler.call_at(

@@ -34,22 +34,28 @@ timeout.ms`` is accepted but not modelled.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from producer_core import errors
 from producer_core.accumulator import RecordAccumulator
 from producer_core.batch import FutureRecordMetadata
 from producer_core.buffer_pool import BufferPool
-from producer_core.compression import CompressionRatioEstimator, estimated_batch_size
+from producer_core.compression import CompressionRatioEstimator
 from producer_core.config import ProducerConfig
 from producer_core.metadata import ProducerMetadata
 from producer_core.metrics import ProducerMetrics
 from producer_core.network_client import NetworkClient
 from producer_core.partitioner import (
-    BuiltInPartitioner, check_custom_partition, load_partitioner, partition_for_key,
+    BuiltInPartitioner,
+    check_custom_partition,
+    load_partitioner,
+    partition_for_key,
 )
 from producer_core.records import (
-    RecordBatchBuilder, decode_batch, estimate_batch_size_upper_bound, record_size_in_bytes,
+    RecordBatchBuilder,
+    decode_batch,
+    estimate_batch_size_upper_bound,
 )
 from producer_core.sender import Sender
 from producer_core.types import ProducerRecord, RecordMetadata
@@ -60,9 +66,24 @@ ReturnCallback = Callable[[FutureRecordMetadata, int], None]
 class _PendingSend:
     """A send() that is blocked (metadata or memory): the state of the waiting thread."""
 
-    __slots__ = ("topic", "key", "value", "kb", "vb", "headers", "partition", "timestamp_ms",
-                 "future", "on_return", "thread", "start_ms", "deadline_ms", "timer",
-                 "returned", "record")
+    __slots__ = (
+        "deadline_ms",
+        "future",
+        "headers",
+        "kb",
+        "key",
+        "on_return",
+        "partition",
+        "record",
+        "returned",
+        "start_ms",
+        "thread",
+        "timer",
+        "timestamp_ms",
+        "topic",
+        "value",
+        "vb",
+    )
 
     def __init__(self, **kw: Any) -> None:
         for k, v in kw.items():
@@ -91,6 +112,7 @@ class Producer:
         self.config = config
         self.client_id = client_id or config.client_id or "producer-1"
         self.scheduler = scheduler
+        self._clock = scheduler.clock
         self.events = events
         self.cluster = cluster
         now = scheduler.now_ms
@@ -127,20 +149,11 @@ class Producer:
         def builder() -> RecordBatchBuilder:
             return RecordBatchBuilder(codec, level)
 
-        if codec == "none":
-            def estimate_factory(ratio: float) -> Callable[[int], int]:
-                return _plus_overhead
-        else:
-            def estimate_factory(ratio: float) -> Callable[[int], int]:
-                return lambda unc: estimated_batch_size(unc, ratio, codec)
-
         self.accumulator = RecordAccumulator(
             batch_size=batch_size, linger_ms=config.linger_ms,
             delivery_timeout_ms=config.delivery_timeout_ms, compression=codec,
             compression_level=level, pool=self.pool, builder_factory=builder,
-            record_size_fn=record_size_in_bytes,
             upper_bound_fn=estimate_batch_size_upper_bound, ratio_estimator=self.estimator,
-            estimate_fn_factory=estimate_factory,
             partitioner_factory=lambda topic: BuiltInPartitioner(topic, batch_size, part_rng),
             adaptive=config.partitioner_adaptive_partitioning_enable, events=events,
             driver=self)
@@ -155,6 +168,9 @@ class Producer:
         self._meta_waiters: list[_PendingSend] = []
         self._blocked: list[_PendingSend] = []
         self._closed = False
+        # Records this small cannot exceed max.request.size or buffer.memory (the upper
+        # bound is 61 + 21 + 2 x 5 varint bytes + 1 + key + value): skip the size check.
+        self._small_record = min(config.max_request_size, config.buffer_memory) - 100
         self.send_calls = 0
         self.records_appended = 0
 
@@ -166,16 +182,14 @@ class Producer:
              ) -> FutureRecordMetadata:
         """Send one record; returns its future.  Blocks (drives simulated time) while
         metadata is missing or the buffer pool is exhausted, up to ``max.block.ms``."""
-        box: list = []
-        self._send(topic, value, key, headers, partition, timestamp_ms, callback,
-                   lambda fut, blocked: box.append(fut), "app")
-        if box:
-            return box[0]
-        ps = self._blocked[-1]
-        if self.scheduler.depth > 0:
-            return ps.future  # inside a callback: do not drive, the future completes later
-        self._drive_until(lambda: bool(box), None, what="send()")
-        return box[0] if box else ps.future
+        fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
+                         None, "app")
+        if fut is not None:
+            return fut
+        ps = self._blocked[-1]  # the send that just blocked
+        if self.scheduler.depth == 0:
+            self._drive_until(lambda: ps.returned, None, what="send()")
+        return ps.future  # inside a callback: not driven; it completes later
 
     def send_async(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
                    partition: int | None = None, timestamp_ms: int | None = None, *,
@@ -191,8 +205,10 @@ class Producer:
         """
         if not callable(on_return):
             raise TypeError("on_return must be callable: on_return(future, blocked_ms)")
-        self._send(topic, value, key, headers, partition, timestamp_ms, callback, on_return,
-                   thread)
+        fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
+                         on_return, thread)
+        if fut is not None:
+            on_return(fut, 0)
 
     def flush(self, timeout_ms: int | None = None) -> None:
         """Make every queued batch sendable at once and drive time until every record
@@ -371,11 +387,17 @@ class Producer:
         return kb, vb
 
     def _send(self, topic: Any, value: Any, key: Any, headers: Any, partition: Any,
-              timestamp_ms: Any, callback: Any, on_return: ReturnCallback,
-              thread: str) -> None:
+              timestamp_ms: Any, callback: Any, on_return: ReturnCallback | None,
+              thread: str) -> FutureRecordMetadata | None:
+        """The body of send(): returns the future, or None if the call blocked (then the
+        pending send is ``self._blocked[-1]`` and ``on_return`` runs when it returns)."""
         if self._closed:
             raise errors.ProducerClosedError()
-        headers = self._check_args(topic, headers, partition, timestamp_ms, callback)
+        if (headers is None and partition is None and timestamp_ms is None
+                and callback is None and type(topic) is str and topic):
+            headers = ()
+        else:
+            headers = self._check_args(topic, headers, partition, timestamp_ms, callback)
         record = None
         if self.interceptors is not None:
             record = ProducerRecord(topic, value, key, headers, partition, timestamp_ms)
@@ -383,28 +405,109 @@ class Producer:
             topic, value, key = record.topic, record.value, record.key
             headers, partition, timestamp_ms = tuple(record.headers), record.partition, \
                 record.timestamp_ms
-        kb, vb = self._serialize(topic, key, value, headers)
+        if key is None or (self._key_passthrough and type(key) is bytes):
+            kb = key
+        else:
+            kb = _call_serializer(self._key_ser, topic, key, headers, "key",
+                                  self.config.key_serializer)
+        if value is None or (self._value_passthrough and type(value) is bytes):
+            vb = value
+        else:
+            vb = _call_serializer(self._value_ser, topic, value, headers, "value",
+                                  self.config.value_serializer)
         self.send_calls += 1
-        now = self.scheduler.now_ms
-        md = self.metadata
-        md.add_topic(topic, now)
-        count = md.partition_count(topic)
+        now = self._clock._now_ms
+        tmeta = self.metadata._topics.get(topic)
+        if tmeta is None or tmeta.partitions is None:
+            ps = self._pending(topic, key, value, kb, vb, headers, partition, timestamp_ms,
+                               callback, on_return, thread, now, record)
+            self.metadata.add_topic(topic, now)
+            self._wait_metadata(ps)
+            return None
+        tmeta.last_used_ms = now
+        count = len(tmeta.partitions)
+        if partition is not None:
+            if partition >= count:
+                raise errors.PartitionOutOfRangeError(partition, count, topic)
+        elif self.partitioner is not None:
+            partition = check_custom_partition(
+                self.partitioner.partition(topic, key, kb, value, vb, count), count, topic)
+        elif kb is not None and not self._ignore_keys:
+            partition = partition_for_key(kb, count)
+        else:
+            partition = -1
+        if headers or ((len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record):
+            err = self._size_error(kb, vb, headers)
+            if err is not None:
+                return self._fail_now(topic, partition, callback, err, record)
+        ts = now if timestamp_ms is None else timestamp_ms
+        acc = self.accumulator
+        fut = acc.append(topic, partition, ts, kb, vb, headers, now, self.metadata)
+        if fut is None:
+            size = acc.needs_buffer
+            if not self.pool.try_allocate(size):
+                ps = self._pending(topic, key, value, kb, vb, headers, partition, ts,
+                                   callback, on_return, thread, now, record)
+                self._wait_pool(ps, size)
+                return None
+            fut = acc.append(topic, partition, ts, kb, vb, headers, now, self.metadata, size)
+            if not acc.buffer_used:
+                self.pool.deallocate(size)
+        self._appended(acc, now)
+        if callback is not None or self.interceptors is not None:
+            self._add_callbacks(fut, callback, record)
+        return fut
+
+    def _appended(self, acc: RecordAccumulator, now: int) -> None:
+        """Kafka wakes the sender when a batch filled up or a new one started."""
+        self.records_appended += 1
+        sender = self.sender
+        if acc.batch_is_full:
+            due = sender._timer_due
+            if due is None or due > now:
+                sender.wakeup()
+        elif acc.new_batch_created:
+            sender.wakeup_at(now + self.config.linger_ms)
+
+    def _size_error(self, kb: bytes | None, vb: bytes | None,
+                    headers: tuple) -> BaseException | None:
+        """Kafka's ``ensureValidRecordSize`` on the record's upper-bound batch size."""
+        size = estimate_batch_size_upper_bound(kb, vb, headers)
+        cfg = self.config
+        if size > cfg.max_request_size:
+            return errors.RecordTooLargeError(size, cfg.max_request_size, "max.request.size")
+        if size > cfg.buffer_memory:
+            return errors.RecordTooLargeError(size, cfg.buffer_memory, "buffer.memory")
+        return None
+
+    def _fail_now(self, topic: str, partition: int, callback: Any, err: BaseException,
+                  record: Any) -> FutureRecordMetadata:
+        """Kafka's ``FutureFailure``: send() returns a future already failed with ``err``."""
+        fut = FutureRecordMetadata.pending(topic, self)
+        fut.partition = partition if partition is not None and partition >= 0 else -1
+        if callback is not None or self.interceptors is not None:
+            self._add_callbacks(fut, callback, record)
+        fut.fail(err)
+        now = self._clock._now_ms
+        self._metrics.send_error(now, topic)
+        if self.events is not None:
+            self.events.publish("send.failed", topic=topic, error=str(err))
+        return fut
+
+    def _pending(self, topic: str, key: Any, value: Any, kb: Any, vb: Any, headers: tuple,
+                 partition: Any, timestamp_ms: Any, callback: Any, on_return: Any,
+                 thread: str, now: int, record: Any) -> _PendingSend:
         ps = _PendingSend(topic=topic, key=key, value=value, kb=kb, vb=vb, headers=headers,
-                          partition=partition, timestamp_ms=timestamp_ms, future=None,
+                          partition=partition, timestamp_ms=timestamp_ms,
+                          future=FutureRecordMetadata.pending(topic, self),
                           on_return=on_return, thread=thread, start_ms=now,
                           deadline_ms=now + self.config.max_block_ms, record=record)
         if callback is not None or self.interceptors is not None:
-            ps.future = FutureRecordMetadata.pending(topic, self)
-            self._add_callbacks(ps, callback)
-        if count is None or (partition is not None and partition >= count):
-            if count is not None and partition is not None:
-                raise errors.PartitionOutOfRangeError(partition, count, topic)
-            self._wait_metadata(ps)
-            return
-        self._after_metadata(ps, count)
+            self._add_callbacks(ps.future, callback, record)
+        self._blocked.append(ps)
+        return ps
 
-    def _add_callbacks(self, ps: _PendingSend, callback: Any) -> None:
-        fut = ps.future
+    def _add_callbacks(self, fut: FutureRecordMetadata, callback: Any, record: Any) -> None:
         if self.interceptors is not None:
             interceptors = self.interceptors
             fut.add_callback(lambda md, exc: interceptors.on_acknowledgement(md, exc))
@@ -413,11 +516,8 @@ class Producer:
 
     def _wait_metadata(self, ps: _PendingSend) -> None:
         """Kafka's ``waitOnMetadata``: ask for a refresh and wait up to ``max.block.ms``."""
-        if ps.future is None:
-            ps.future = FutureRecordMetadata.pending(ps.topic, self)
         self.metadata.request_update_for_topic(ps.topic)
         self._meta_waiters.append(ps)
-        self._blocked.append(ps)
         self._publish_blocked(ps, 0)
         ps.timer = self.scheduler.call_at(ps.deadline_ms, lambda: self._metadata_timeout(ps),
                                           label="send.metadata_timeout")
@@ -457,6 +557,7 @@ class Producer:
         self._return(ps, err)
 
     def _after_metadata(self, ps: _PendingSend, count: int) -> None:
+        """A send blocked on metadata continues: partition, size check, append."""
         partition = ps.partition
         topic = ps.topic
         try:
@@ -470,57 +571,41 @@ class Producer:
                 else:
                     partition = -1
         except errors.KafkaError as exc:
-            if ps.start_ms == self.scheduler.now_ms and not ps.returned \
-                    and ps not in self._blocked:
-                raise
             self._return(ps, exc)
             return
         ps.partition = partition
-        size = estimate_batch_size_upper_bound(ps.kb, ps.vb, ps.headers)
-        cfg = self.config
-        if size > cfg.max_request_size:
-            self._return(ps, errors.RecordTooLargeError(size, cfg.max_request_size,
-                                                        "max.request.size"))
-            return
-        if size > cfg.buffer_memory:
-            self._return(ps, errors.RecordTooLargeError(size, cfg.buffer_memory,
-                                                        "buffer.memory"))
+        err = self._size_error(ps.kb, ps.vb, ps.headers)
+        if err is not None:
+            self._return(ps, err)
             return
         if ps.timestamp_ms is None:
-            ps.timestamp_ms = self.scheduler.now_ms
+            ps.timestamp_ms = self._clock._now_ms
         self._append(ps, 0)
 
     def _append(self, ps: _PendingSend, buffer_size: int) -> None:
-        now = self.scheduler.now_ms
+        now = self._clock._now_ms
         acc = self.accumulator
-        res = acc.append(ps.topic, ps.partition, ps.timestamp_ms, ps.kb, ps.vb, ps.headers,
+        fut = acc.append(ps.topic, ps.partition, ps.timestamp_ms, ps.kb, ps.vb, ps.headers,
                          now, self.metadata, buffer_size, ps.future)
-        if res.future is None:
-            size = res.needs_buffer
-            remaining = ps.deadline_ms - now
+        if fut is None:
+            size = acc.needs_buffer
             if self.pool.try_allocate(size):
                 self._append(ps, size)
                 return
-            if ps not in self._blocked:
-                self._blocked.append(ps)
-                self._publish_blocked(ps, size)
-            if ps.future is None:
-                ps.future = FutureRecordMetadata.pending(ps.topic, self)
-            self.pool.allocate_or_wait(size, remaining,
-                                       lambda ok, err: self._pool_done(ps, size, ok, err))
-            self.sender.wakeup()  # waiters make every batch sendable (memory pressure)
+            self._wait_pool(ps, size)
             return
-        if buffer_size and not res.buffer_used:
+        if buffer_size and not acc.buffer_used:
             self.pool.deallocate(buffer_size)
-        self.records_appended += 1
-        if res.new_batch_created:
-            if res.batch_is_full:
-                self.sender.wakeup()
-            else:
-                self.sender.wakeup_at(now + self.config.linger_ms)
-        elif res.batch_is_full:
-            self.sender.wakeup()
-        self._return(ps, None, res.future)
+        self._appended(acc, now)
+        self._return(ps, None)
+
+    def _wait_pool(self, ps: _PendingSend, size: int) -> None:
+        """Block the send on the buffer pool for what is left of ``max.block.ms``."""
+        self._publish_blocked(ps, size)
+        remaining = ps.deadline_ms - self._clock._now_ms
+        self.pool.allocate_or_wait(size, remaining,
+                                   lambda ok, err: self._pool_done(ps, size, ok, err))
+        self.sender.wakeup()  # waiters make every batch sendable (memory pressure)
 
     def _pool_done(self, ps: _PendingSend, size: int, ok: bool,
                    err: BaseException | None) -> None:
@@ -529,38 +614,33 @@ class Producer:
                 self.pool.deallocate(size)
             return
         if not ok:
-            self._metrics.pool_exhausted(self.scheduler.now_ms)
+            self._metrics.pool_exhausted(self._clock._now_ms)
             self._return(ps, err)
             return
-        self._metrics.pool_waited(self.scheduler.now_ms, self.scheduler.now_ms - ps.start_ms)
+        self._metrics.pool_waited(self._clock._now_ms, self._clock._now_ms - ps.start_ms)
         self._append(ps, size)
 
-    def _return(self, ps: _PendingSend, error: BaseException | None,
-                future: FutureRecordMetadata | None = None) -> None:
-        """send() returns now: with the record's future, or a future failed with ``error``."""
+    def _return(self, ps: _PendingSend, error: BaseException | None) -> None:
+        """The blocked send() returns now: its future is attached to a batch, or failed
+        with ``error``."""
         if ps.returned:
             return
         ps.returned = True
-        now = self.scheduler.now_ms
+        now = self._clock._now_ms
         if ps in self._blocked:
             self._blocked.remove(ps)
-            if self.events is not None:
-                self.events.publish("send.unblocked", thread=ps.thread,
-                                    waited_ms=now - ps.start_ms)
+        if self.events is not None:
+            self.events.publish("send.unblocked", thread=ps.thread, waited_ms=now - ps.start_ms)
+        fut = ps.future
         if error is not None:
-            fut = ps.future
-            if fut is None:
-                fut = FutureRecordMetadata.pending(ps.topic, self)
-            fut.partition = ps.partition if isinstance(ps.partition, int) \
-                and ps.partition >= 0 else -1
+            p = ps.partition
+            fut.partition = p if isinstance(p, int) and p >= 0 else -1
             fut.fail(error)
-            future = fut
             self._metrics.send_error(now, ps.topic)
             if self.events is not None:
                 self.events.publish("send.failed", topic=ps.topic, error=str(error))
-        elif future is None:
-            future = ps.future
-        ps.on_return(future, now - ps.start_ms)
+        if ps.on_return is not None:
+            ps.on_return(fut, now - ps.start_ms)
 
     def _publish_blocked(self, ps: _PendingSend, requested: int) -> None:
         if self.events is not None:
@@ -587,10 +667,6 @@ class Producer:
 
     def __repr__(self) -> str:
         return f"<Producer {self.client_id} {'closed' if self._closed else 'open'}>"
-
-
-def _plus_overhead(uncompressed: int) -> int:
-    return 61 + uncompressed
 
 
 def _is_bytes_serializer(ser: Any) -> bool:

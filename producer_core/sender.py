@@ -24,15 +24,23 @@ backoff), batch splits on ``MESSAGE_TOO_LARGE``, metadata refresh on metadata er
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from producer_core import errors
 from producer_core.batch import NO_SEQUENCE, BatchState, FinalState, ProducerBatch
 from producer_core.metadata import exponential_backoff
 from producer_core.network_client import NetworkClient, NoResponse, RequestTimedOut
 from producer_core.protocol import (
-    Disconnected, ErrorCode, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
-    MetadataResponse, PartitionResponse, ProduceRequest, ProduceResponse, TopicPartition,
+    ErrorCode,
+    InitProducerIdRequest,
+    InitProducerIdResponse,
+    MetadataRequest,
+    MetadataResponse,
+    PartitionResponse,
+    ProduceRequest,
+    ProduceResponse,
+    TopicPartition,
 )
 from producer_core.scheduler import PRIORITY_SENDER
 

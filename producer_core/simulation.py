@@ -32,6 +32,7 @@ send in progress".  ``sim.producer`` is always the current producer.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -40,7 +41,11 @@ from producer_core.events import EventBus
 from producer_core.producer import Producer
 from producer_core.scheduler import Scheduler, VirtualClock
 from producer_core.snapshot import (
-    TIMELINE_BATCHES, EventRing, arrivals_section, batch_entry, partitions_section,
+    TIMELINE_BATCHES,
+    EventRing,
+    arrivals_section,
+    batch_entry,
+    partitions_section,
 )
 from producer_core.trace import Trace
 
@@ -59,7 +64,8 @@ def _coerce_config(config: Any) -> ProducerConfig:
 
 
 def _check_ms(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
         raise TypeError(f"{name} must be a number of milliseconds, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
@@ -233,10 +239,8 @@ class Simulation:
         self.producer = new
         for w in self.workloads:
             w.producer = new
-            try:
-                w.codec = cfg.compression_type
-            except Exception:  # a workload without a codec setter keeps its own value
-                pass
+            if hasattr(w, "codec"):
+                w.codec = cfg.compression_type  # the app thread's CPU cost follows the codec
         changed = sorted(k for k, v in cfg.to_dict().items() if old_dict.get(k) != v)
         self.events.publish("producer.reconfigured", generation=self.generation,
                             changed=changed)

@@ -12,7 +12,7 @@ and config always produce the same lines, which is what a failing test or a lear
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from producer_core.events import Event, EventBus
 
