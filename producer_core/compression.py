@@ -98,24 +98,31 @@ class StreamCompressor:
     codec = "none"
 
     def __init__(self) -> None:
-        self._out = bytearray()
+        # Output pieces, joined once at the end (one copy instead of one per piece).
+        self._parts: list[Any] = []
+        self._written = 0
         self._finished = False
         self.bytes_in = 0
 
     @property
     def written(self) -> int:
-        return len(self._out)
+        return self._written
+
+    def _emit(self, piece: Any) -> None:
+        if piece:
+            self._parts.append(piece)
+            self._written += len(piece)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._finished:
             raise ValueError("write() after finish()")
         self.bytes_in += len(data)
-        self._out += data
+        self._emit(bytes(data))
 
     def finish(self) -> bytes:
         """End the stream (idempotent) and return every compressed byte."""
         self._finished = True
-        return bytes(self._out)
+        return b"".join(self._parts)
 
 
 class _BufferedCompressor(StreamCompressor):
@@ -131,17 +138,25 @@ class _BufferedCompressor(StreamCompressor):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._finished:
             raise ValueError("write() after finish()")
-        self.bytes_in += len(data)
-        pending = self._pending
-        pending += data
+        view = memoryview(data)
+        self.bytes_in += len(view)
         size = self.block_size
-        if len(pending) >= size:
-            whole = len(pending) - len(pending) % size
-            view = memoryview(pending)
-            for start in range(0, whole, size):
-                self._block(view[start:start + size])
-            view.release()
-            del pending[:whole]
+        pending = self._pending
+        if pending:  # top up the partial block first
+            need = size - len(pending)
+            if len(view) < need:
+                pending += view
+                return
+            pending += view[:need]
+            self._block(memoryview(pending))
+            self._pending = pending = bytearray()
+            view = view[need:]
+        # whole blocks straight from the caller's bytes, no copy
+        whole = len(view) - len(view) % size
+        for start in range(0, whole, size):
+            self._block(view[start:start + size])
+        if whole < len(view):
+            pending += view[whole:]
 
     def _block(self, block: memoryview) -> None:
         raise NotImplementedError
@@ -156,23 +171,40 @@ class _BufferedCompressor(StreamCompressor):
                 self._block(memoryview(self._pending))
                 self._pending = bytearray()
             self._end()
-            self._result = bytes(self._out)
+            self._result = b"".join(self._parts)
         return self._result
 
 
-class GzipCompressor(_BufferedCompressor):
+class _DirectCompressor(StreamCompressor):
+    """gzip and zstd keep their own window: input goes straight to the codec (the caller,
+    like Java's 16 KiB BufferedOutputStream, already hands it over in sizeable pieces)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._result: bytes | None = None
+        self._c: Any = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._finished:
+            raise ValueError("write() after finish()")
+        self.bytes_in += len(data)
+        self._emit(self._c.compress(data))
+
+    def finish(self) -> bytes:
+        if self._result is None:
+            self._finished = True
+            self._emit(self._c.flush())
+            self._result = b"".join(self._parts)
+        return self._result
+
+
+class GzipCompressor(_DirectCompressor):
     codec = "gzip"
 
     def __init__(self, level: int | None = None) -> None:
         super().__init__()
         self.level = effective_level("gzip", level)
-        self._z = zlib.compressobj(self.level, zlib.DEFLATED, 31)
-
-    def _block(self, block: memoryview) -> None:
-        self._out += self._z.compress(block)
-
-    def _end(self) -> None:
-        self._out += self._z.flush()
+        self._c = zlib.compressobj(self.level, zlib.DEFLATED, 31)
 
 
 class SnappyCompressor(_BufferedCompressor):
@@ -184,12 +216,12 @@ class SnappyCompressor(_BufferedCompressor):
     def __init__(self, level: int | None = None) -> None:
         super().__init__()
         self.level = None
-        self._out += XERIAL_HEADER
+        self._emit(XERIAL_HEADER)
 
     def _block(self, block: memoryview) -> None:
         compressed = cramjam.snappy.compress_raw(block)
-        self._out += _pack_i32(len(compressed))
-        self._out += compressed
+        self._emit(_pack_i32(len(compressed)))
+        self._emit(compressed)
 
     def _end(self) -> None:
         pass
@@ -205,13 +237,13 @@ class Lz4Compressor(_BufferedCompressor):
         super().__init__()
         self.level = effective_level("lz4", level)
         self._c = _lz4_frame_compressor(self.level)
-        self._out += self._c.begin()
+        self._emit(self._c.begin())
 
     def _block(self, block: memoryview) -> None:
-        self._out += self._c.compress(block)
+        self._emit(self._c.compress(block))
 
     def _end(self) -> None:
-        self._out += self._c.flush()
+        self._emit(self._c.flush())
 
 
 def _lz4_py_level(level: int) -> int:
@@ -237,19 +269,13 @@ def _zstd_compressor(level: int) -> zstandard.ZstdCompressor:
     return cctx
 
 
-class ZstdCompressor(_BufferedCompressor):
+class ZstdCompressor(_DirectCompressor):
     codec = "zstd"
 
     def __init__(self, level: int | None = None) -> None:
         super().__init__()
         self.level = effective_level("zstd", level)
         self._c = _zstd_compressor(self.level).compressobj()
-
-    def _block(self, block: memoryview) -> None:
-        self._out += self._c.compress(block)
-
-    def _end(self) -> None:
-        self._out += self._c.flush()
 
 
 _STREAMS: dict[str, Callable[..., StreamCompressor]] = {
@@ -276,13 +302,14 @@ def compress(codec: str | int, data: bytes | bytearray | memoryview,
         z = zlib.compressobj(effective_level("gzip", level), zlib.DEFLATED, 31)
         return z.compress(data) + z.flush()
     if codec == "snappy":
-        out = bytearray(XERIAL_HEADER)
+        parts: list[Any] = [XERIAL_HEADER]
         view = memoryview(data)
+        compress_raw = cramjam.snappy.compress_raw
         for start in range(0, len(view), XERIAL_BLOCK_SIZE):
-            block = cramjam.snappy.compress_raw(view[start:start + XERIAL_BLOCK_SIZE])
-            out += _pack_i32(len(block))
-            out += block
-        return bytes(out)
+            block = compress_raw(view[start:start + XERIAL_BLOCK_SIZE])
+            parts.append(_pack_i32(len(block)))
+            parts.append(block)
+        return b"".join(parts)
     if codec == "lz4":
         # One call, same frame as the streaming compressor writes (tested byte for byte).
         return lz4.frame.compress(
