@@ -51,10 +51,11 @@ class _Entry:
 class Timer:
     """Handle returned by ``call_at``; ``cancel()`` makes the entry a no-op."""
 
-    __slots__ = ("_entry",)
+    __slots__ = ("_entry", "_scheduler")
 
-    def __init__(self, entry: _Entry) -> None:
+    def __init__(self, entry: _Entry, scheduler: "Scheduler | None" = None) -> None:
         self._entry = entry
+        self._scheduler = scheduler
 
     @property
     def due_ms(self) -> int:
@@ -65,7 +66,10 @@ class Timer:
         return self._entry.cancelled
 
     def cancel(self) -> None:
-        self._entry.cancelled = True
+        if not self._entry.cancelled:
+            self._entry.cancelled = True
+            if self._scheduler is not None:
+                self._scheduler._note_cancel()
 
 
 class Scheduler:
@@ -73,8 +77,11 @@ class Scheduler:
 
     def __init__(self, clock: VirtualClock | None = None) -> None:
         self.clock = clock or VirtualClock()
-        self._heap: list[_Entry] = []
+        # Heap items are plain tuples (due_ms, priority, seq, entry): tuple comparison runs
+        # in C, which matters when a run schedules millions of entries.
+        self._heap: list[tuple[int, int, int, _Entry]] = []
         self._seq = 0
+        self._cancelled = 0  # cancelled entries still in the heap (approximate)
         self.steps = 0
         # >0 while an action runs: code called from a callback must not drive time itself.
         self.depth = 0
@@ -88,8 +95,17 @@ class Scheduler:
         due_ms = max(int(due_ms), self.clock.now_ms)
         self._seq += 1
         entry = _Entry(due_ms, priority, self._seq, action, False, label)
-        heapq.heappush(self._heap, entry)
-        return Timer(entry)
+        heapq.heappush(self._heap, (due_ms, priority, self._seq, entry))
+        return Timer(entry, self)
+
+    def _note_cancel(self) -> None:
+        # Cancelled entries stay in the heap until popped; when they outnumber the live
+        # ones, rebuild the heap without them (order is unchanged: keys are unique).
+        self._cancelled += 1
+        if self._cancelled > 1024 and self._cancelled * 2 > len(self._heap):
+            self._heap = [item for item in self._heap if not item[3].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
 
     def call_later(self, delay_ms: int, action: Callable[[], Any], *,
                    priority: int = PRIORITY_DEFAULT, label: str = "") -> Timer:
@@ -99,16 +115,18 @@ class Scheduler:
     def peek_ms(self) -> int | None:
         """Due time of the next live entry, or None when nothing is scheduled."""
         heap = self._heap
-        while heap and heap[0].cancelled:
+        while heap and heap[0][3].cancelled:
             heapq.heappop(heap)
-        return heap[0].due_ms if heap else None
+            self._cancelled -= 1
+        return heap[0][0] if heap else None
 
     def step(self) -> bool:
         """Run the next live entry (moving the clock to its due time). False if idle."""
         heap = self._heap
         while heap:
-            entry = heapq.heappop(heap)
+            entry = heapq.heappop(heap)[3]
             if entry.cancelled:
+                self._cancelled -= 1
                 continue
             self.clock._advance_to(entry.due_ms)
             self.steps += 1
@@ -138,4 +156,4 @@ class Scheduler:
             self.clock._advance_to(t_ms)
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for e in self._heap if not e[3].cancelled)
