@@ -33,14 +33,17 @@ import random
 import sys
 import time
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import cramjam
 import lz4.frame
 import zstandard
 
 from producer_core.compression import (
-    CODECS, CompressionRatioEstimator, compress, new_stream_compressor,
+    CODECS,
+    CompressionRatioEstimator,
+    compress,
+    new_stream_compressor,
 )
 from producer_core.records import RecordBatchBuilder
 
@@ -147,11 +150,11 @@ def run_builder(codec: str, batches: list[list[bytes]]) -> int:
     return total
 
 
-def best(fn: Callable[[], int], repeat: int, times: list[float]) -> None:
+def timed(times: list[float], fn: Callable[..., int], *args: object) -> None:
     # CPU time of this process: the machine is shared (2 cores, other jobs), and wall time
     # would charge us for being descheduled.  Both sides are measured the same way.
     t0 = time.process_time()
-    fn()
+    fn(*args)
     times.append(time.process_time() - t0)
 
 
@@ -181,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         t_enc: list[float] = []
         compressed = run_path(codec, sections)
         for _ in range(args.repeat):
-            best(lambda: run_raw(codec, sections), args.repeat, t_raw)
-            best(lambda: run_path(codec, sections), args.repeat, t_path)
-            best(lambda: run_builder(codec, batches), args.repeat, t_build)
-            best(lambda: run_builder("none", batches), args.repeat, t_enc)
+            timed(t_raw, run_raw, codec, sections)
+            timed(t_path, run_path, codec, sections)
+            timed(t_build, run_builder, codec, batches)
+            timed(t_enc, run_builder, "none", batches)
         raw, path, build, enc = min(t_raw), min(t_path), min(t_build), min(t_enc)
         if codec == "none":
             encode_s = build
