@@ -79,6 +79,9 @@ class WorkloadSpec:
     records: int | None = None  # total over all threads; None = until stop_ms / forever
     start_ms: int = 0
     stop_ms: int | None = None
+    # True: each thread waits for a send's result before its next send, as code that calls
+    # .get() on every future does (common mistake 2); the rate then caps at 1 / round trip.
+    sync: bool = False
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "workload") -> WorkloadSpec:
@@ -132,6 +135,8 @@ class WorkloadSpec:
         if not _int(self.start_ms) or self.start_ms < 0:
             raise WorkloadError(f"{where}.start_ms: must be an integer >= 0, got "
                                 f"{self.start_ms!r}")
+        if not isinstance(self.sync, bool):
+            raise WorkloadError(f"{where}.sync: must be true or false, got {self.sync!r}")
         if self.stop_ms is not None and (not _int(self.stop_ms) or self.stop_ms < self.start_ms):
             raise WorkloadError(f"{where}.stop_ms: must be an integer >= start_ms "
                                 f"({self.start_ms}) or null, got {self.stop_ms!r}")
@@ -187,6 +192,7 @@ class _AppThread:
         "quota",
         "sent",
         "w",
+        "waiting",
     )
 
     def __init__(self, workload: Workload, index: int, quota: int | None) -> None:
@@ -205,6 +211,7 @@ class _AppThread:
         self._timer = None
         self.finished = quota == 0
         self.blocked_since_ms = 0
+        self.waiting = False  # sync mode: waiting for the last send's result
 
     def schedule(self, t_ms: int) -> None:
         if self._timer is not None:
@@ -214,7 +221,7 @@ class _AppThread:
     def run(self) -> None:
         self._timer = None
         w = self.w
-        if self.finished or self.blocked or w.paused:
+        if self.finished or self.blocked or self.waiting or w.paused:
             return
         now_ms = w.sched.now_ms
         horizon = (now_ms + 1) * 1000.0
@@ -273,6 +280,21 @@ class _AppThread:
             if blocked_ms:
                 # The thread was stuck in send(): its clock moves to when the call returned.
                 self.cpu_us = max(self.cpu_us, w.sched.now_ms * 1000.0)
+            if self._wait_for_result(fut):
+                return
+
+    def _wait_for_result(self, fut: Any) -> bool:
+        """Sync mode: park the thread until ``fut`` completes (like ``future.get()``)."""
+        if not self.w.spec.sync or fut is None or fut.done():
+            return False
+        self.waiting = True
+        fut.add_callback(self._on_result)
+        return True
+
+    def _on_result(self, metadata: Any, exc: BaseException | None) -> None:
+        self.waiting = False
+        self.cpu_us = max(self.cpu_us, self.w.sched.now_ms * 1000.0)
+        self.schedule(self.w.sched.now_ms)
 
     def _on_return(self, fut: Any, blocked_ms: int) -> None:
         if self.w._calling is self:
@@ -283,6 +305,8 @@ class _AppThread:
         self.w.blocked_threads -= 1
         self.w._record_return(fut, blocked_ms)
         self.cpu_us = max(self.cpu_us, self.w.sched.now_ms * 1000.0)
+        if self._wait_for_result(fut):
+            return
         self.schedule(self.w.sched.now_ms)
 
     def finish(self) -> None:
