@@ -29,6 +29,13 @@ class KafkaError(Exception):
     def message(self) -> str:
         return str(self)
 
+    def __reduce__(self) -> Any:
+        # Structured errors rebuild from their values (pickling for multi-process sweeps).
+        init_args = self.__dict__.get("_init_args")
+        if init_args is None:
+            return super().__reduce__()
+        return (type(self), init_args)
+
 
 class ConfigError(KafkaError, ValueError):
     """A configuration Kafka would reject (Kafka's ``ConfigException``).
@@ -46,6 +53,7 @@ class ConfigError(KafkaError, ValueError):
             super().__init__(key)
             return
         self.key, self.value, self.rule = key, value, rule
+        self._init_args = (key, value, rule)
         shown = _java_repr(value)
         text = f"Invalid value {shown} for configuration {key}"
         super().__init__(f"{text}: {rule}" if rule else text)
@@ -108,6 +116,7 @@ class BufferExhaustedError(KafkaTimeoutError):
             return
         self.requested, self.total, self.available = requested, total, available
         self.max_block_ms, self.poolable_size = max_block_ms, poolable_size
+        self._init_args = (requested, total, available, max_block_ms, poolable_size)
         text = (
             f"Failed to allocate {requested} bytes within the configured max blocking time "
             f"{max_block_ms} ms (max.block.ms). Total memory: {total} bytes (buffer.memory). "
@@ -135,6 +144,7 @@ class DeliveryTimeoutError(KafkaTimeoutError):
         self.record_count = message_or_count
         self.topic_partition = topic_partition
         self.elapsed_ms = elapsed_ms
+        self._init_args = (message_or_count, topic_partition, elapsed_ms)
         super().__init__(
             f"Expiring {message_or_count} record(s) for {topic_partition}:{elapsed_ms} ms "
             "has passed since batch creation"
@@ -156,6 +166,7 @@ class RecordTooLargeError(KafkaError):
             super().__init__(size or "The record is too large")
             return
         self.size, self.limit, self.config = size, limit, config
+        self._init_args = (size, limit, config)
         if config == "buffer.memory":
             text = (
                 f"The message is {size} bytes when serialized which is larger than the total "
@@ -186,6 +197,7 @@ class PartitionOutOfRangeError(KafkaError, ValueError):
             super().__init__(partition)
             return
         self.partition, self.num_partitions, self.topic = partition, num_partitions, topic
+        self._init_args = (partition, num_partitions, topic)
         last = (num_partitions or 0) - 1
         text = f"Invalid partition given with record: {partition} is not in the range [0...{last}]."
         if topic is not None:
@@ -226,6 +238,8 @@ class BrokerError(KafkaError):
             else f"The broker answered {self.error.name}."
         )
         super().__init__(f"{self.error.name}: {text}")
+        self.detail = message
+        self._init_args = (self.error, message)
 
     @property
     def retriable(self) -> bool:  # type: ignore[override]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 Header = tuple[str, bytes | None]
 
@@ -37,23 +37,52 @@ class ProducerRecord:
         return ProducerRecord(**fields)
 
 
-class RecordMetadata(NamedTuple):
-    """The acknowledgement of one record: where it landed.
-
-    The first four fields are DESIGN §4's ``RecordMetadata(topic, partition, offset,
-    timestamp_ms)``.  With ``acks=0`` the offset is -1 (nobody told the producer).
-    Sizes are -1 when unknown (Kafka reports -1 for a null key or value).
-    """
-
+class _Where(NamedTuple):
     topic: str
     partition: int
     offset: int
     timestamp_ms: int
-    serialized_key_size: int = -1
-    serialized_value_size: int = -1
+
+
+class RecordMetadata(_Where):
+    """The acknowledgement of one record: where it landed.
+
+    A 4-tuple ``(topic, partition, offset, timestamp_ms)`` — DESIGN §4's
+    ``RecordMetadata(topic, partition, offset, timestamp_ms)``, so it unpacks and compares
+    as those four — that also carries Kafka's ``serialized_key_size`` and
+    ``serialized_value_size`` as attributes (5th and 6th constructor arguments; -1 when
+    unknown or null, as Kafka reports).  With ``acks=0`` the offset is -1 (nobody told
+    the producer).
+    """
+
+    def __new__(cls, topic: str, partition: int, offset: int, timestamp_ms: int,
+                serialized_key_size: int = -1, serialized_value_size: int = -1
+                ) -> Self:
+        self = _Where.__new__(cls, topic, partition, offset, timestamp_ms)
+        self.serialized_key_size = serialized_key_size
+        self.serialized_value_size = serialized_value_size
+        return self
+
+    def _replace(self, **changes: Any) -> RecordMetadata:
+        fields = self.to_dict()
+        fields.update(changes)
+        return RecordMetadata(**fields)
 
     def has_offset(self) -> bool:
         return self.offset >= 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """All six values, JSON-safe."""
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset,
+                "timestamp_ms": self.timestamp_ms,
+                "serialized_key_size": self.serialized_key_size,
+                "serialized_value_size": self.serialized_value_size}
+
+    def __repr__(self) -> str:
+        return (f"RecordMetadata(topic={self.topic!r}, partition={self.partition}, "
+                f"offset={self.offset}, timestamp_ms={self.timestamp_ms}, "
+                f"serialized_key_size={self.serialized_key_size}, "
+                f"serialized_value_size={self.serialized_value_size})")
 
     def __str__(self) -> str:
         return f"{self.topic}-{self.partition}@{self.offset}"
