@@ -77,19 +77,38 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     duration = int(spec.get("measure_ms", 5000))
     healthy = _row(_baseline(spec["healthy"], duration))
     degraded = _row(_baseline(spec["degraded"], duration))
-    fixed = _row(run_preset(spec["degraded"], duration, config_overrides=fix))
+    from producer_core.scenario import ScenarioError
 
-    correct = {c["id"] for c in spec["causes"] if c.get("correct")}
+    try:
+        fixed = _row(run_preset(spec["degraded"], duration, config_overrides=fix))
+    except ScenarioError as exc:
+        g.error = f"that setting cannot be replayed: {exc}"
+        return g
+
+    # "required" causes must be named; "contributing" ones may be; false ones must not be.
+    required = {c["id"] for c in spec["causes"] if c.get("correct") == "required"}
+    contributing = {c["id"] for c in spec["causes"] if c.get("correct") == "contributing"}
+    wrong = {c["id"] for c in spec["causes"] if not c.get("correct")}
     chosen = set(causes)
-    g.causes_ok = chosen == correct
+    unknown = chosen - required - contributing - wrong
+    if unknown:
+        g.error = f"unknown cause(s): {', '.join(sorted(unknown))}"
+        return g
+    g.causes_ok = required <= chosen and not (chosen & wrong)
     texts = {c["id"]: c for c in spec["causes"]}
-    for cid in sorted(chosen - correct):
+    for cid in sorted(chosen & required):
+        g.feedback.append(f"Right, the main cause: {texts[cid]['text']}.")
+    for cid in sorted(required - chosen):
+        g.feedback.append("You missed the main cause. Compare batch-size-avg and "
+                          "records-per-request-avg with last week's, and the two configs.")
+    for cid in sorted(chosen & contributing):
+        g.feedback.append(f"Also changed, and it adds to the damage: {texts[cid]['text']}. "
+                          f"{texts[cid].get('why', '')}")
+    for cid in sorted(contributing - chosen):
+        g.feedback.append(f"Also changed in the deploy, though not the main cause: "
+                          f"{texts[cid]['text']}.")
+    for cid in sorted(chosen & wrong):
         g.feedback.append(f"Not a cause: {texts[cid]['text']} — {texts[cid].get('why', '')}")
-    for cid in sorted(correct - chosen):
-        g.feedback.append("You missed a cause. Compare the healthy and degraded configs "
-                          "and the batch-size-avg metric again.")
-    for cid in sorted(chosen & correct):
-        g.feedback.append(f"Right: {texts[cid]['text']}")
     need = float(spec.get("recover_fraction", 0.8)) * healthy["throughput"]
     g.recovered = fixed["throughput"] >= need
     g.passed = g.causes_ok and g.recovered
