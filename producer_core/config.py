@@ -351,7 +351,9 @@ def _check_class_spec(key: ConfigKey, spec: Any) -> None:
             resolve_dotted(spec)
         except (ImportError, AttributeError, ValueError) as exc:
             raise ConfigError(key.name, spec, f"Class {spec} cannot be found ({exc})") from None
-    elif not callable(spec) and not hasattr(spec, "on_send") and not hasattr(spec, "partition"):
+    elif not callable(spec) and not any(
+            callable(getattr(spec, m, None))
+            for m in ("on_send", "on_acknowledgement", "partition", "serialize")):
         raise ConfigError(key.name, spec,
                           "Expected a class, an instance or a dotted class path")
 
@@ -388,12 +390,21 @@ _PARSERS: dict[str, Callable[[ConfigKey, Any], Any]] = {
 }
 
 
+_NULLABLE = frozenset({"class", "list", "serializer"})
+
+
+def _parse(key: ConfigKey, value: Any) -> Any:
+    if value is None and key.type not in _NULLABLE:
+        raise ConfigError(key.name, None, "Value must be non-null")
+    return _PARSERS[key.type](key, value)
+
+
 def parse_value(name: str, value: Any) -> Any:
     """Coerce and check one setting on its own (the lab's inline validation)."""
     key = CONFIG_KEYS.get(name)
     if key is None:
         raise _unknown_key(name)
-    return _PARSERS[key.type](key, value)
+    return _parse(key, value)
 
 
 def _unknown_key(name: Any) -> ConfigError:
@@ -507,7 +518,7 @@ class ProducerConfig:
         parsed: dict[str, Any] = {}
         for key in _KEYS:  # Kafka parses in definition order; the first error wins
             if key.name in given:
-                parsed[key.name] = _PARSERS[key.type](key, given[key.name])
+                parsed[key.name] = _parse(key, given[key.name])
             else:
                 parsed[key.name] = _PARSED_DEFAULTS[key.name]
         explicit = frozenset(given)

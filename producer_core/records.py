@@ -252,33 +252,42 @@ class RecordBatchBuilder:
         if type(timestamp_ms) is not int:
             timestamp_ms = _check_timestamp(timestamp_ms)
         count = self._count
+        delta = timestamp_ms - self._base_ts if count else 0
+        table = _ZZ
+        try:
+            if key is None:
+                kpart = _NULL
+                kb = b""
+            else:
+                kb = key
+                klen = len(key)
+                kpart = table[klen] if klen < _TABLE_SIZE else encode_varint(klen)
+            if value is None:
+                vpart = _NULL
+                vb = b""
+            else:
+                vb = value
+                vlen = len(value)
+                vpart = table[vlen] if vlen < _TABLE_SIZE else encode_varint(vlen)
+            body = b"".join((
+                b"\x00",
+                table[delta] if 0 <= delta < _TABLE_SIZE else encode_varint(delta),
+                table[count] if count < _TABLE_SIZE else encode_varint(count),
+                kpart, kb, vpart, vb,
+                _encode_headers(headers) if headers else _ZERO,
+            ))
+        except TypeError as exc:
+            if "header" in str(exc):
+                raise
+            raise TypeError(
+                f"a record's key and value must be bytes or None (serialize first), got "
+                f"key {type(key).__name__} and value {type(value).__name__}") from None
+        # Nothing changed before this point: a bad record leaves the batch as it was.
         if count:
-            delta = timestamp_ms - self._base_ts
             if timestamp_ms > self._max_ts:  # noqa: PLR1730 - cheaper than max() here
                 self._max_ts = timestamp_ms
         else:
             self._base_ts = self._max_ts = timestamp_ms
-            delta = 0
-        table = _ZZ
-        if key is None:
-            kpart = _NULL
-            key = b""
-        else:
-            klen = len(key)
-            kpart = table[klen] if klen < _TABLE_SIZE else encode_varint(klen)
-        if value is None:
-            vpart = _NULL
-            value = b""
-        else:
-            vlen = len(value)
-            vpart = table[vlen] if vlen < _TABLE_SIZE else encode_varint(vlen)
-        body = b"".join((
-            b"\x00",
-            table[delta] if 0 <= delta < _TABLE_SIZE else encode_varint(delta),
-            table[count] if count < _TABLE_SIZE else encode_varint(count),
-            kpart, key, vpart, value,
-            _encode_headers(headers) if headers else _ZERO,
-        ))
         blen = len(body)
         prefix = table[blen] if blen < _TABLE_SIZE else encode_varint(blen)
         parts = self._parts

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from producer_core.config import (
     CONFIG_KEYS,
@@ -320,3 +322,26 @@ def test_config_key_metadata_is_complete():
     assert CONFIG_KEYS["max.in.flight.requests.per.connection"].rule == "at least 1"
     assert CONFIG_KEYS["compression.zstd.level"].rule == "between -131072 and 22"
     assert not CONFIG_KEYS["send.buffer.bytes"].simulated
+
+
+# ---- anything a form or a file can send: a ConfigError or a valid config, nothing else ----
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**64), 2**64), st.floats(allow_nan=True),
+    st.text(max_size=12), st.sampled_from(["all", "1", "0", "-1", "true", "false", "lz4",
+                                           "zstd", "16384", " 5 ", "", "big", "1e3"]),
+    st.lists(st.text(max_size=5), max_size=3), st.binary(max_size=4),
+)
+_keys = st.one_of(st.sampled_from(sorted(CONFIG_KEYS)), st.text(max_size=15))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_arbitrary_input_is_accepted_or_refused_clearly(given):
+    try:
+        cfg = ProducerConfig.from_dict(given)
+    except ConfigError as err:
+        assert str(err)
+        return
+    assert ProducerConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.explicit == frozenset(given)

@@ -291,6 +291,14 @@ def test_bad_inputs_raise_type_errors():
     with pytest.raises(ValueError, match="unknown compression codec"):
         RecordBatchBuilder("brotli")
     assert b.records_count == 0  # failed appends changed nothing
+    b.append(100, b"k", b"v")
+    with pytest.raises(TypeError, match="key and value must be bytes or None"):
+        b.append(900, "text-key", b"v")
+    with pytest.raises(TypeError, match="got key NoneType and value int"):
+        b.append(900, None, 5)
+    assert (b.records_count, b.max_timestamp_ms) == (1, 100)  # still as it was
+    b.append(101, None, b"w")
+    assert [r.value for r in decode_batch(b.build()).records] == [b"v", b"w"]
 
 
 # ---- sizes ---------------------------------------------------------------------------
