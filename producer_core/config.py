@@ -478,7 +478,7 @@ class ProducerConfig:
                     raise _unknown_key(name)
                 given[name] = value
         for attr, value in attrs.items():
-            key = _BY_ATTR.get(attr)
+            key = _BY_ATTR.get(attr) or CONFIG_KEYS.get(attr)  # **{"linger.ms": 5} too
             if key is None:
                 raise _unknown_key(attr)
             given[key.name] = value

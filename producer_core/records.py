@@ -632,11 +632,17 @@ def _read_bytes(buf: bytes, pos: int, limit: int, index: int, what: str
     return buf[pos:pos + length], pos + length
 
 
-def set_base_offset(data: bytes, base_offset: int) -> bytes:
-    """The same batch with the broker-assigned base offset (outside the CRC)."""
+def set_base_offset(data: bytes, base_offset: int,
+                    partition_leader_epoch: int | None = None) -> bytes:
+    """The same batch with the broker-assigned base offset and, optionally, the leader's
+    epoch — both are outside the CRC, so the leader can stamp them without re-computing
+    it (Kafka's ``setLastOffset``/``setPartitionLeaderEpoch``)."""
     if len(data) < RECORD_BATCH_OVERHEAD:
         raise CorruptRecordError(f"not a RecordBatch: {len(data)} bytes")
-    return _Q.pack(base_offset) + bytes(data[8:])
+    if partition_leader_epoch is None:
+        return _Q.pack(base_offset) + bytes(data[8:])
+    return b"".join((_Q.pack(base_offset), bytes(data[8:12]),
+                     struct.pack(">i", partition_leader_epoch), bytes(data[16:])))
 
 
 def iter_batches(buf: bytes | bytearray | memoryview) -> Iterator[bytes]:

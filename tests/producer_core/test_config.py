@@ -278,6 +278,7 @@ def test_python_names_equality_hash_pickle():
     assert "linger.ms" in repr(a)
     with pytest.raises(ConfigError, match="did you mean linger.ms"):
         ProducerConfig(linger=10)
+    assert ProducerConfig(**{"linger.ms": 10, "compression.type": "lz4"}) == a
     with pytest.raises(ConfigError, match="mapping"):
         ProducerConfig.from_dict([("linger.ms", 1)])  # type: ignore[arg-type]
 

@@ -189,6 +189,10 @@ def test_set_base_offset_keeps_crc_valid():
     assert [r.offset for r in recs] == [1_000_000, 1_000_001]
     assert decode_batch(moved).last_offset == 1_000_001
     assert moved[8:] == data[8:]
+    stamped = set_base_offset(data, 7, partition_leader_epoch=3)
+    batch, _ = oracle(stamped)
+    assert (batch.base_offset, batch.leader_epoch) == (7, 3)
+    assert stamped[16:] == data[16:]
 
 
 def test_iter_batches_splits_a_log_and_rejects_truncation():
