@@ -396,3 +396,34 @@ def test_records_are_compressed_while_appending(codec):
     assert b.compressed_bytes > 100  # whole blocks were already emitted
     data = b.build()
     assert len(oracle(data)[1]) == b.records_count
+
+
+def _forge(codec: str, records_section: bytes, count: int) -> bytes:
+    """A batch with a given (uncompressed) records section and recordsCount, valid CRC."""
+    from producer_core.compression import compress
+
+    body = compress(codec, records_section)
+    tail = struct.pack(">hiqqqhii", CODEC_IDS[codec], count - 1, 0, 0, -1, -1, -1, count)
+    crc = crc32c.crc32c(tail + body)
+    head = struct.pack(">qiibI", 0, 49 + len(body), -1, 2, crc)
+    return head + tail + body
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_record_count_mismatch_in_compressed_batches(codec):
+    section = RecordBatchBuilder()
+    section.append(0, b"k", b"v1")
+    section.append(0, b"k", b"v2")
+    raw = section.records_section()
+    assert len(decode_batch(_forge(codec, raw, 2)).records) == 2
+    with pytest.raises(CorruptRecordError, match="says 3 records"):
+        decode_batch(_forge(codec, raw, 3))
+    with pytest.raises(CorruptRecordError, match="bytes left"):
+        decode_batch(_forge(codec, raw, 1))
+
+
+def test_compressed_batch_with_empty_records_section():
+    # DefaultRecordBatchTest.testCompressedIterationWithEmptyRecords: the header promises a
+    # record the (validly compressed) payload does not hold.
+    with pytest.raises(CorruptRecordError, match="ends after 0"):
+        decode_batch(_forge("gzip", b"", 1))
