@@ -40,7 +40,8 @@ class LabSocket:
 
     async def send(self, message) -> None:
         if isinstance(message, str):
-            await self.comm.send_to(text_data=message)
+            # send_input: the communicator's send_to refuses an empty text frame
+            await self.comm.send_input({"type": "websocket.receive", "text": message})
         else:
             await self.comm.send_json_to(message)
 
