@@ -181,7 +181,7 @@ class _AppThread:
 
     __slots__ = (
         "_returned",
-        "_timer",
+        "_wake_ms",
         "blocked",
         "blocked_since_ms",
         "cpu_us",
@@ -208,18 +208,19 @@ class _AppThread:
         self.cpu_us = start_us
         self.blocked = False
         self._returned: tuple | None = None
-        self._timer = None
+        self._wake_ms: int | None = None
         self.finished = quota == 0
         self.blocked_since_ms = 0
         self.waiting = False  # sync mode: waiting for the last send's result
 
     def schedule(self, t_ms: int) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.w.sched.call_at(t_ms, self.run, priority=PRIORITY_DEFAULT)
+        """Run this thread at ``t_ms`` (replacing any earlier wake-up)."""
+        t_ms = max(t_ms, self.w.sched.now_ms)
+        self._wake_ms = t_ms
+        self.w._wake(self, t_ms)
 
     def run(self) -> None:
-        self._timer = None
+        self._wake_ms = None
         w = self.w
         if self.finished or self.blocked or self.waiting or w.paused:
             return
@@ -353,6 +354,7 @@ class Workload:
         self.shed = 0
         self._finished_threads = 0
         self._calling: _AppThread | None = None
+        self._buckets: dict[int, list[_AppThread]] = {}
         n = self.spec.threads
         total = self.spec.records
         quotas = [None] * n if total is None else [total // n + (1 if i < total % n else 0)
@@ -363,6 +365,22 @@ class Workload:
                 self._finished_threads += 1
             else:
                 t.schedule(max(self.sched.now_ms, self.spec.start_ms))
+
+    # ---- scheduling ----------------------------------------------------------------------
+
+    def _wake(self, thread: _AppThread, t_ms: int) -> None:
+        # Threads due in the same millisecond share one scheduler entry: a workload costs
+        # the heap one entry per busy millisecond, not one per thread per record.
+        bucket = self._buckets.get(t_ms)
+        if bucket is None:
+            bucket = self._buckets[t_ms] = []
+            self.sched.call_at(t_ms, lambda: self._run_bucket(t_ms), priority=PRIORITY_DEFAULT)
+        bucket.append(thread)
+
+    def _run_bucket(self, t_ms: int) -> None:
+        for thread in self._buckets.pop(t_ms, ()):
+            if thread._wake_ms == t_ms:  # not rescheduled elsewhere meanwhile
+                thread.run()
 
     # ---- rate --------------------------------------------------------------------------
 
