@@ -275,7 +275,9 @@ class ZstdCompressor(_DirectCompressor):
     def __init__(self, level: int | None = None) -> None:
         super().__init__()
         self.level = effective_level("zstd", level)
-        self._c = _zstd_compressor(self.level).compressobj()
+        # A context of its own: compressobj()s of one shared ZstdCompressor share its
+        # context, so two batches open at once (two partitions) would corrupt each other.
+        self._c = zstandard.ZstdCompressor(level=self.level).compressobj()
 
 
 _STREAMS: dict[str, Callable[..., StreamCompressor]] = {
