@@ -26,6 +26,19 @@ class ProducerRecord:
     partition: int | None = None
     timestamp_ms: int | None = None
 
+    def __post_init__(self) -> None:
+        # Kafka's ProducerRecord constructor rejects these at once.
+        if not isinstance(self.topic, str) or not self.topic:
+            raise ValueError(f"Topic cannot be null or empty (got {self.topic!r}).")
+        ts = self.timestamp_ms
+        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
+            raise ValueError(f"Invalid timestamp: {ts!r}. Timestamp should always be "
+                             "non-negative or null.")
+        p = self.partition
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int) or p < 0):
+            raise ValueError(f"Invalid partition: {p!r}. Partition number should always be "
+                             "non-negative or null.")
+
     def replace(self, **changes: Any) -> ProducerRecord:
         """A copy with some fields changed (interceptors return new records this way)."""
         fields = {

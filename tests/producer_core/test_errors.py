@@ -136,3 +136,15 @@ def test_producer_record_defaults_and_replace():
     assert (r2.key, r2.partition, r2.value) == (b"k", 3, b"v") and r.key is None
     with pytest.raises(AttributeError):
         r.topic = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"topic": ""}, "Topic cannot be null"),
+    ({"topic": None}, "Topic cannot be null"),
+    ({"topic": "t", "timestamp_ms": -1}, "Invalid timestamp: -1"),
+    ({"topic": "t", "partition": -2}, "Invalid partition: -2"),
+    ({"topic": "t", "partition": True}, "Invalid partition"),
+])
+def test_producer_record_rejects_what_kafka_rejects(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ProducerRecord(**kwargs)
