@@ -161,6 +161,9 @@ class Producer:
                              metadata=self.metadata, client=self.client, scheduler=scheduler,
                              events=events, metrics=self._metrics, rng=rng("retry"),
                              bootstrap=cluster.bootstrap_nodes, decode=decode_batch)
+        # Observers see every future send() hands back: fn(future, key_bytes, value_bytes).
+        # The invariant checks use them; empty (the normal case) they cost one test.
+        self.send_observers: list[Callable[[FutureRecordMetadata, Any, Any], None]] = []
         self._metrics.pool = self.pool
         self._metrics.client = self.client
         self._metrics.metadata = self.metadata
@@ -456,6 +459,9 @@ class Producer:
         self._appended(acc, now)
         if callback is not None or self.interceptors is not None:
             self._add_callbacks(fut, callback, record)
+        if self.send_observers:
+            for obs in self.send_observers:
+                obs(fut, kb, vb)
         return fut
 
     def _appended(self, acc: RecordAccumulator, now: int) -> None:
@@ -489,6 +495,8 @@ class Producer:
             self._add_callbacks(fut, callback, record)
         fut.fail(err)
         now = self._clock._now_ms
+        for obs in self.send_observers:
+            obs(fut, None, None)
         self._metrics.send_error(now, topic)
         if self.events is not None:
             self.events.publish("send.failed", topic=topic, error=str(err))
@@ -594,10 +602,13 @@ class Producer:
                 return
             self._wait_pool(ps, size)
             return
-        if buffer_size and not acc.buffer_used:
-            self.pool.deallocate(buffer_size)
+        unused = buffer_size if buffer_size and not acc.buffer_used else 0
         self._appended(acc, now)
         self._return(ps, None)
+        if unused:
+            # Returned after this send() returns: freeing may wake the next waiter, whose
+            # append must come after ours.
+            self.pool.deallocate(unused)
 
     def _wait_pool(self, ps: _PendingSend, size: int) -> None:
         """Block the send on the buffer pool for what is left of ``max.block.ms``."""
@@ -639,6 +650,8 @@ class Producer:
             self._metrics.send_error(now, ps.topic)
             if self.events is not None:
                 self.events.publish("send.failed", topic=ps.topic, error=str(error))
+        for obs in self.send_observers:
+            obs(fut, ps.kb, ps.vb)
         if ps.on_return is not None:
             ps.on_return(fut, now - ps.start_ms)
 

@@ -55,9 +55,13 @@ class IdempotenceState:
     Sequences are assigned when a batch is drained and kept across retries.  A partition
     may only re-send its earliest unacknowledged batch, so retries never reorder.  When
     a batch carrying a sequence fails for good (expired, fatal error), the sequence
-    space has a gap: the producer stops draining, waits for every request in flight to
-    finish, then asks for a new producer id and starts every partition at sequence 0
-    (Kafka bumps the epoch instead; simplified here).
+    space has a gap ("unresolved sequences", KIP-360): batches that already carry a
+    sequence keep being retried (the broker answers a duplicate with the original
+    offset, so nothing is written twice) but no batch gets a new sequence; once every
+    sequenced batch has resolved, the producer starts over with a fresh producer id and
+    sequence 0 everywhere.  Simplified: Kafka tracks this per partition and bumps the
+    epoch of the same producer id; we pause new batches of every partition and ask the
+    cluster for a new producer id.
     """
 
     def __init__(self) -> None:
@@ -71,7 +75,12 @@ class IdempotenceState:
 
     @property
     def has_producer_id(self) -> bool:
-        return self.producer_id >= 0 and not self.needs_reset
+        return self.producer_id >= 0
+
+    @property
+    def can_start_sequences(self) -> bool:
+        """May a batch without a sequence be drained now?"""
+        return self.producer_id >= 0 and not self.needs_reset and not self.init_in_flight
 
     def set_producer_id(self, pid: int, epoch: int) -> None:
         self.producer_id, self.producer_epoch = pid, epoch
@@ -194,7 +203,7 @@ class Sender:
         """One pass of the sender loop; returns ms until the next poll is needed."""
         timeouts = []
         idem = self.idem
-        if idem is not None and not idem.has_producer_id:
+        if idem is not None and (not idem.has_producer_id or idem.needs_reset):
             t = self._maybe_init_producer_id(now)
             if t is not None:
                 timeouts.append(t)
@@ -208,8 +217,8 @@ class Sender:
         idem = self.idem
         if idem.init_in_flight:
             return None
-        if idem.needs_reset and self.client.has_in_flight("produce"):
-            return None  # wait until every produce request on the wire is answered
+        if idem.needs_reset and (idem.any_in_flight() or self.client.has_in_flight("produce")):
+            return None  # wait until every sequenced batch has resolved
         node = self.client.least_loaded_node(self._known_nodes(), now)
         if node is None:
             return self._min_connection_delay(now)
@@ -308,7 +317,7 @@ class Sender:
                 if d > 0:
                     not_ready_timeout = min(not_ready_timeout, d)
         if self.idem is not None and not self.idem.has_producer_id:
-            nodes = []
+            nodes = []  # nothing is produced before the producer id arrives
         batches = {}
         if nodes:
             batches = acc.drain(md, nodes, self.max_request_size, now,
@@ -330,7 +339,9 @@ class Sender:
     def _stop_partition(self, first: ProducerBatch, tp: TopicPartition) -> bool:
         """Kafka's ``shouldStopDrainBatchesForPartition`` (idempotent producer)."""
         idem = self.idem
-        if not idem.has_producer_id:
+        if not first.has_sequence:
+            return not idem.can_start_sequences
+        if first.producer_id != idem.producer_id:
             return True
         first_seq = idem.first_in_flight_sequence(tp)
         return (first_seq != NO_SEQUENCE and first.has_sequence
@@ -509,8 +520,9 @@ class Sender:
             if batch.producer_id != self.idem.producer_id:
                 return False
             if error is ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
-                # Retry unless this batch is the very next one the broker expects.
-                return not self.idem.is_next_sequence(batch)
+                # Retry unless this batch is the very next one the broker expects, or a
+                # gap is known (an earlier batch failed for good: the sequence is lost).
+                return not self.idem.needs_reset and not self.idem.is_next_sequence(batch)
         return error.retriable
 
     def _succeed(self, batch: ProducerBatch, pr: PartitionResponse, now: int) -> None:

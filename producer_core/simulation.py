@@ -95,6 +95,7 @@ class Simulation:
             replication_factor=replication_factor, min_insync_replicas=min_insync_replicas,
             election_delay_ms=election_delay_ms, network=network, time_model=time_model)
         self.generation = 1
+        self.send_observers: list = []  # shared by every producer generation
         self.producer = self._make_producer(cfg)
         self.retired_producers: list[Producer] = []
         self.workloads: list[Any] = []
@@ -115,9 +116,11 @@ class Simulation:
     def _make_producer(self, cfg: ProducerConfig) -> Producer:
         gen = self.generation
         prefix = "" if gen == 1 else f"gen{gen}:"
-        return Producer(cfg, scheduler=self.scheduler, events=self.events,
-                        cluster=self.cluster, rng=lambda name: self.rng(prefix + name),
-                        client_id=cfg.client_id or f"producer-{gen}")
+        p = Producer(cfg, scheduler=self.scheduler, events=self.events,
+                     cluster=self.cluster, rng=lambda name: self.rng(prefix + name),
+                     client_id=cfg.client_id or f"producer-{gen}")
+        p.send_observers = self.send_observers
+        return p
 
     @property
     def now_ms(self) -> int:
@@ -211,8 +214,20 @@ class Simulation:
         for f in checked:
             at = int(f.get("at_ms", self.clock.now_ms))
             op = {k: v for k, v in f.items() if k != "at_ms"}
-            self.scheduler.call_at(at, lambda op=op: self.apply_fault(op),
+            self.scheduler.call_at(at, lambda op=op: self._scripted_fault(op),
                                    label=f"fault.{op['op']}")
+
+    def _scripted_fault(self, fault: dict) -> None:
+        """A scripted fault that cannot apply at its time (e.g. electing a leader with no
+        live in-sync replica) is reported as an event instead of stopping the run."""
+        from producer_core.cluster.faults import FaultError
+
+        try:
+            self.apply_fault(fault)
+        except FaultError as exc:
+            self.fault_log.append({"t": self.clock.now_ms, **fault, "refused": str(exc)})
+            self.events.publish("fault.injected", op=fault.get("op"),
+                                detail=f"not applied: {exc}")
 
     # -- live reconfiguration -----------------------------------------------------------
 
