@@ -26,6 +26,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from producer_core.errors import KafkaError
 from producer_core.protocol import TopicPartition
 from producer_core.records import decode_batch, estimate_batch_size_upper_bound
 
@@ -115,8 +116,8 @@ class RunMonitor:
             return []  # still working: memory may legitimately be in use
         pool = p.pool
         if pool.available_memory() != pool.total_memory or pool.queued():
-            return [f"{p.client_id}: buffer pool holds {pool.available_memory()} of "
-                    f"{pool.total_memory} bytes after close ({pool.queued()} waiters)"]
+            return [(f"{p.client_id}: buffer pool holds {pool.available_memory()} of "
+                     f"{pool.total_memory} bytes after close ({pool.queued()} waiters)")]
         return []
 
     @staticmethod
@@ -288,7 +289,7 @@ class _AppThreads:
             self.sim.producer.send_async(topic, value, key, headers=headers,
                                          partition=partition,
                                          on_return=lambda fut, blocked: self._after(i))
-        except Exception:  # an error raised at the call ends this thread's run
+        except KafkaError:  # e.g. the producer closed: this thread's run ends
             self.left[i] = 0
 
     def _after(self, i: int) -> None:
@@ -319,5 +320,5 @@ def run_scenario(sc: dict, max_ms: int = 60_000) -> tuple[Any, RunMonitor]:
 
 def check_seed(seed: int) -> list[str]:
     """Run :func:`random_scenario` for ``seed``; the violations (empty list: clean)."""
-    sim, mon = run_scenario(random_scenario(seed))
+    _sim, mon = run_scenario(random_scenario(seed))
     return mon.check()
