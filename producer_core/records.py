@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import crc32c as _crc32c
@@ -487,13 +487,14 @@ class BatchHeader(NamedTuple):
         return (self.base_sequence + self.last_offset_delta) % (2**31)
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedRecord:
+class DecodedRecord(NamedTuple):
+    """One record of a decoded batch, with its absolute offset and timestamp."""
+
     offset: int
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+    headers: list[tuple[str, bytes | None]]
     offset_delta: int = 0
     timestamp_delta: int = 0
     size: int = 0  # encoded size including the length prefix
@@ -571,41 +572,79 @@ def decode_batch(data: bytes | bytearray | memoryview) -> DecodedBatch:
         raise CorruptRecordError(f"cannot decompress the records section: {exc}") from None
     records: list[DecodedRecord] = []
     pos, end = 0, len(section)
-    for index in range(h.records_count):
-        if pos >= end:
-            raise CorruptRecordError(
-                f"recordsCount says {h.records_count} records but the data ends after "
-                f"{index}")
-        start = pos
-        length, pos = read_varint(section, pos)
-        if length < 0 or pos + length > end:
-            raise CorruptRecordError(f"record {index} claims {length} bytes, past the end")
-        body_end = pos + length
-        pos += 1  # record attributes (unused)
-        ts_delta, pos = read_varint(section, pos)
-        off_delta, pos = read_varint(section, pos)
-        key, pos = _read_bytes(section, pos, body_end, index, "key")
-        value, pos = _read_bytes(section, pos, body_end, index, "value")
-        hcount, pos = read_varint(section, pos)
-        if hcount < 0:
-            raise CorruptRecordError(f"record {index} has a negative header count {hcount}")
-        headers: list[tuple[str, bytes | None]] = []
-        for _ in range(hcount):
-            hkey, pos = _read_bytes(section, pos, body_end, index, "header key")
-            if hkey is None:
-                raise CorruptRecordError(f"record {index} has a null header key")
-            hval, pos = _read_bytes(section, pos, body_end, index, "header value")
-            try:
-                headers.append((hkey.decode("utf-8"), hval))
-            except UnicodeDecodeError:
+    base_offset, base_ts = h.base_offset, h.base_timestamp
+    rv = read_varint
+    index = 0
+    # Varints here are almost always one byte: decode those inline, others with read_varint.
+    try:
+        for index in range(h.records_count):
+            if pos >= end:
                 raise CorruptRecordError(
-                    f"record {index} has a header key that is not UTF-8") from None
-        if pos != body_end:
-            raise CorruptRecordError(
-                f"record {index} length says {length} bytes but its fields take "
-                f"{pos - (body_end - length)}")
-        records.append(DecodedRecord(h.base_offset + off_delta, h.base_timestamp + ts_delta,
-                                     key, value, headers, off_delta, ts_delta, pos - start))
+                    f"recordsCount says {h.records_count} records but the data ends after "
+                    f"{index}")
+            start = pos
+            b = section[pos]
+            if b < 0x80:
+                length, pos = (b >> 1) ^ -(b & 1), pos + 1
+            else:
+                length, pos = rv(section, pos)
+            if length < 0 or pos + length > end:
+                raise CorruptRecordError(f"record {index} claims {length} bytes, past the end")
+            body_end = pos + length
+            pos += 1  # record attributes (unused)
+            b = section[pos]
+            if b < 0x80:
+                ts_delta, pos = (b >> 1) ^ -(b & 1), pos + 1
+            else:
+                ts_delta, pos = rv(section, pos)
+            b = section[pos]
+            if b < 0x80:
+                off_delta, pos = (b >> 1) ^ -(b & 1), pos + 1
+            else:
+                off_delta, pos = rv(section, pos)
+            b = section[pos]
+            if b == 1:
+                key, pos = None, pos + 1
+            else:
+                key, pos = _read_bytes(section, pos, body_end, index, "key")
+            b = section[pos]
+            if b < 0x80 and not b & 1:
+                n = b >> 1
+                pos += 1
+                if pos + n > body_end:
+                    raise CorruptRecordError(
+                        f"record {index}'s value ({n} bytes) overruns it")
+                value = section[pos:pos + n]
+                pos += n
+            else:
+                value, pos = _read_bytes(section, pos, body_end, index, "value")
+            b = section[pos]
+            headers: list[tuple[str, bytes | None]] = []
+            if b:
+                hcount, pos = rv(section, pos)
+                if hcount < 0:
+                    raise CorruptRecordError(
+                        f"record {index} has a negative header count {hcount}")
+                for _ in range(hcount):
+                    hkey, pos = _read_bytes(section, pos, body_end, index, "header key")
+                    if hkey is None:
+                        raise CorruptRecordError(f"record {index} has a null header key")
+                    hval, pos = _read_bytes(section, pos, body_end, index, "header value")
+                    try:
+                        headers.append((hkey.decode("utf-8"), hval))
+                    except UnicodeDecodeError:
+                        raise CorruptRecordError(
+                            f"record {index} has a header key that is not UTF-8") from None
+            else:
+                pos += 1
+            if pos != body_end:
+                raise CorruptRecordError(
+                    f"record {index} length says {length} bytes but its fields take "
+                    f"{pos - (body_end - length)}")
+            records.append(DecodedRecord(base_offset + off_delta, base_ts + ts_delta, key,
+                                         value, headers, off_delta, ts_delta, pos - start))
+    except IndexError:
+        raise CorruptRecordError(f"record {index} runs past the end of the data") from None
     if pos != end:
         raise CorruptRecordError(
             f"{end - pos} bytes left after the batch's {h.records_count} records")
