@@ -1,0 +1,149 @@
+"""Config export: one set of Kafka properties written five ways, with a tested name mapping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from kafka import KafkaProducer
+
+from courseware.course import export
+from producer_core.config import CONFIG_KEYS, ProducerConfig
+
+PROPS = {"batch.size": "65536", "linger.ms": "20", "compression.type": "lz4",
+         "buffer.memory": "67108864", "acks": "all", "max.block.ms": "5000",
+         "enable.idempotence": "true", "max.in.flight.requests.per.connection": "5",
+         "compression.lz4.level": "9", "retry.backoff.max.ms": "2000"}
+
+
+@pytest.fixture(scope="module")
+def out():
+    return export.export_all(PROPS, "broker1:9092,broker2:9092")
+
+
+def test_properties_file_round_trips_through_producer_config(out):
+    text = out.properties
+    assert "bootstrap.servers=broker1:9092,broker2:9092" in text
+    parsed = ProducerConfig.from_properties(text)
+    want = ProducerConfig.from_dict(PROPS)
+    for key in PROPS:
+        assert parsed.get(key) == want.get(key), key
+
+
+def _yaml_lines(yaml: str) -> dict[str, str]:
+    """Flatten our (simple, two-space) YAML into dotted paths — enough to check the mapping."""
+    out, stack = {}, []
+    for line in yaml.splitlines():
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        indent = (len(line) - len(line.lstrip())) // 2
+        key, _, value = line.strip().partition(":")
+        key = key.strip().strip('"')
+        stack = stack[:indent] + [key]
+        if value.strip():
+            out[".".join(stack)] = value.strip().strip('"')
+    return out
+
+
+def test_spring_yaml_uses_first_class_properties_where_spring_boot_has_them(out):
+    flat = _yaml_lines(out.spring_yaml)
+    p = "spring.kafka.producer."
+    assert flat["spring.kafka.bootstrap-servers"] == "broker1:9092,broker2:9092"
+    assert flat[p + "batch-size"] == "65536"
+    assert flat[p + "buffer-memory"] == "67108864"
+    assert flat[p + "compression-type"] == "lz4"
+    assert flat[p + "acks"] == "all"
+    # No first-class Spring Boot property: under properties, bracketed to keep the dots.
+    assert flat[p + "properties.[linger.ms]"] == "20"
+    assert flat[p + "properties.[max.block.ms]"] == "5000"
+    assert not any(k.startswith(p + "linger") for k in flat)
+    # Every key is written exactly once.
+    written = [k for k in flat if k.startswith(p)]
+    assert len(written) == len(PROPS)
+
+
+def test_java_bean_uses_producer_config_constants_and_long_literals(out):
+    java = out.java
+    assert "new DefaultKafkaProducerFactory<>(props)" in java
+    assert "props.put(ProducerConfig.LINGER_MS_CONFIG, 20L);" in java
+    assert "props.put(ProducerConfig.BATCH_SIZE_CONFIG, 65536);" in java
+    assert "props.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 67108864L);" in java
+    assert 'props.put(ProducerConfig.ACKS_CONFIG, "all");' in java
+    assert "props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);" in java
+    assert ("props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);" in java)
+    assert 'props.put("compression.lz4.level", 9);' in java  # literal: no constant assumed
+    assert java.count("{") == java.count("}")
+    for key in PROPS:
+        assert key in export.JAVA_CONSTANTS or f'"{key}"' in java, key
+
+
+def test_every_mapped_key_is_a_kafka_producer_key():
+    for table in (export.SPRING_FIRST_CLASS, export.JAVA_CONSTANTS, export.LIBRDKAFKA,
+                  export.KAFKA_PYTHON):
+        assert set(table) <= set(CONFIG_KEYS), set(table) - set(CONFIG_KEYS)
+
+
+def test_kafka_python_kwargs_are_real_keyword_arguments(out):
+    kw, notes, missing = export.kafka_python_kwargs(ProducerConfig.from_dict(PROPS).to_dict()
+                                                    | {}, "b:9092")
+    # The oracle: kafka-python's own list of KafkaProducer settings.
+    assert set(kw) <= set(KafkaProducer.DEFAULT_CONFIG), set(kw) - set(KafkaProducer.DEFAULT_CONFIG)
+    for target, _ in export.KAFKA_PYTHON.values():
+        assert target is None or target in KafkaProducer.DEFAULT_CONFIG, target
+    assert "linger_ms=20,  # kafka-python's default is 0" in out.kafka_python
+    assert "# not set: buffer.memory" in out.kafka_python
+
+
+def test_confluent_mapping_states_the_differences_in_meaning(out):
+    conf, notes, missing = export.confluent_dict(
+        {k: ProducerConfig.from_dict(PROPS).get(k) for k in PROPS}, "b:9092")
+    assert conf["queue.buffering.max.kbytes"] == 65536          # 64 MiB in KB
+    assert "NOT buffer.memory" in notes["queue.buffering.max.kbytes"]
+    assert "buffer.memory" not in conf
+    assert conf["partitioner"] == "murmur2_random"               # Java-compatible key hashing
+    assert conf["compression.level"] == 9                        # lz4 is the active codec
+    assert any(m.startswith("max.block.ms") for m in missing)
+    assert "batch.num.messages" in notes["batch.size"]
+    assert "NOT buffer.memory" in out.confluent
+
+
+def test_level_of_an_inactive_codec_is_not_exported_as_librdkafka_level():
+    conf, _, missing = export.confluent_dict({"compression.type": "zstd",
+                                              "compression.gzip.level": 5}, "b:9092")
+    assert "compression.level" not in conf
+    assert any("compression.gzip.level" in m for m in missing)
+
+
+@pytest.mark.parametrize("props, needle", [
+    ({"linger.ms": "-1"}, "linger.ms"),
+    ({"lingr.ms": "5"}, "lingr.ms"),
+    ({"acks": "2"}, "acks"),
+    ({"enable.idempotence": "true", "acks": "1"}, "acks"),
+    ({"max.in.flight.requests.per.connection": "6"}, "max.in.flight"),
+])
+def test_bad_input_is_a_clear_error_naming_the_key(props, needle):
+    with pytest.raises(export.ExportError, match=re.escape(needle)):
+        export.export_all(props)
+
+
+def test_parse_properties_reads_files_and_rejects_garbage():
+    assert export.parse_properties("# c\nlinger.ms = 20\n! c\nacks:all\n") == {
+        "linger.ms": "20", "acks": "all"}
+    with pytest.raises(export.ExportError, match="line 2"):
+        export.parse_properties("linger.ms=1\nnonsense\n")
+
+
+def test_export_view_renders_all_formats_and_400s_on_bad_input(client, db):
+    r = client.get("/export/", {"linger.ms": "20", "batch.size": "65536"})
+    assert r.status_code == 200
+    body = r.content.decode()
+    for marker in ("producer.properties", "application.yml", "ProducerFactory",
+                   "confluent-kafka", "kafka-python", "[linger.ms]"):
+        assert marker in body
+    r = client.get("/export/", {"linger.ms": "soon"})
+    assert r.status_code == 400
+    assert "linger.ms" in r.content.decode() and "cannot be exported" in r.content.decode()
+    r = client.get("/export/", {"text": "batch.size=abc"})
+    assert r.status_code == 400
+    r = client.get("/export/", {"linger.ms": "5", "bootstrap.servers": "a b"})
+    assert r.status_code == 400
