@@ -71,11 +71,14 @@ def embed(request: HttpRequest, preset_id: str) -> HttpResponse:
 @require_POST
 def validate(request: HttpRequest) -> HttpResponse:
     """Inline validation of one setting (htmx posts the field as it changes)."""
-    fields = [k for k in request.POST if k != "csrfmiddlewaretoken"]
-    if len(fields) != 1:
+    # htmx posts the whole form and names the field that changed (HX-Trigger-Name).
+    name = getattr(request, "htmx", None) and request.htmx.trigger_name
+    if not name:
+        fields = [k for k in request.POST if k != "csrfmiddlewaretoken"]
+        name = fields[0] if len(fields) == 1 else None
+    if not name or name not in request.POST:
         return render(request, "lab/_field_error.html",
-                      {"error": "send exactly one setting to validate", "name": ""}, status=400)
-    name = fields[0]
+                      {"error": "name the one setting to validate", "name": ""}, status=400)
     error, value = validate_field(name, request.POST[name])
     return render(request, "lab/_field_error.html", {"error": error, "name": name,
                                                      "value": value})

@@ -19,7 +19,7 @@
   var STATE_LABEL = { open: "open", ready: "ready", in_flight: "in flight", retrying: "retrying" };
   var REASON_COLOR = {
     full: C.green, linger: C.sky, flush: C.purple, "memory-pressure": C.vermillion,
-    backlog: C.orange, close: C.grey, "retry-backoff": C.yellow
+    backlog: C.orange, close: C.grey, "retry-backoff": C.black, piggyback: C.yellow
   };
 
   // ---- formatting ----------------------------------------------------------------------
@@ -117,7 +117,7 @@
     if (!state) return;
     var s = state, prev = lastRendered || {};
     if (s.lab !== prev.lab || s.now_ms !== prev.now_ms) renderToolbar(s);
-    if (s.partitions !== prev.partitions) renderQueues(s);
+    if (s.partitions !== prev.partitions || s.cluster !== prev.cluster) renderQueues(s);
     if (s.pool !== prev.pool || s.app !== prev.app) renderPool(s);
     if (s.inflight !== prev.inflight) renderSender(s);
     if (s.cluster !== prev.cluster) renderCluster(s);
@@ -141,9 +141,10 @@
     var eff = $("eff");
     if (lab.paused) { eff.textContent = "paused"; eff.className = "badge paused"; }
     else if (lab.behind) {
-      eff.textContent = "running at " + fmtSpeed(lab.effective_speed) + " (asked " + fmtSpeed(lab.speed) + ")";
+      eff.textContent = "running at " + fmtSpeed(lab.effective_speed);
+      eff.title = "You asked for " + fmtSpeed(lab.speed) + ": the engine cannot keep up, so the lab runs slower instead of stalling.";
       eff.className = "badge warn";
-    } else { eff.textContent = "running " + fmtSpeed(lab.speed); eff.className = "badge ok"; }
+    } else { eff.textContent = "running " + fmtSpeed(lab.speed); eff.title = "Speed the engine really achieves"; eff.className = "badge ok"; }
     var sp = $("speed");
     if (sp && document.activeElement !== sp) {
       var best = null;
@@ -173,8 +174,11 @@
     var el = $("queues"); if (!el) return;
     var parts = s.partitions || [];
     if (!parts.length) { el.innerHTML = '<p class="empty">no partitions</p>'; return; }
-    var html = [];
+    var html = [], isr = {};
+    ((s.cluster || {}).partitions || []).forEach(function (cp) { isr[cp.topic + "-" + cp.partition] = cp; });
     parts.forEach(function (p) {
+      var cp = isr[p.topic + "-" + p.partition] || {};
+      var under = cp.isr && cp.replicas && cp.isr.length < cp.replicas.length;
       var boxes = (p.queue || []).map(function (b) {
         var cap = b.capacity || 1, fill = Math.max(3, Math.min(100, 100 * b.bytes / cap));
         var st = b.state || "open";
@@ -190,6 +194,7 @@
       html.push('<div class="qrow' + (p.muted ? " muted" : "") + '" data-tp="' + esc(p.topic + "-" + p.partition) + '">' +
         '<div class="qlabel"><b>' + esc(p.topic) + "-" + esc(p.partition) + "</b><small>leader " +
         (p.leader === null || p.leader === undefined ? '<span class="warn-text">none</span>' : "b" + esc(p.leader)) +
+        (cp.isr ? ' · ISR <span class="' + (under ? "warn-text" : "") + '">' + esc(cp.isr.join(",")) + "</span>" : "") +
         (p.muted ? " · muted" : "") + "</small></div>" +
         '<div class="qboxes">' + boxes + "</div>" +
         '<div class="qnums"><b>' + esc(fmtNum(p.queued_records)) + "</b> rec<br>" + esc(fmtBytes(p.queued_bytes)) + "</div></div>");
@@ -416,7 +421,9 @@
   function fillWorkloadSoon() { wlFilled = false; setTimeout(fillWorkload, 0); }
   function historyAdd(s) {
     var t = s.timeline || {};
-    (t.batches || []).forEach(function (b) { hist.batches.set(b.id, b); });
+    // A config change starts a new producer (generation) whose batch ids start again.
+    var gen = (s.producer || {}).generation || 1;
+    (t.batches || []).forEach(function (b) { hist.batches.set(gen + ":" + b.id, b); });
     if (hist.batches.size > 4000) {
       var drop = hist.batches.size - 3000, it = hist.batches.keys();
       for (var i = 0; i < drop; i++) hist.batches.delete(it.next().value);
@@ -499,7 +506,7 @@
       if (!b.close_reason) { ctx.strokeStyle = C.sky; ctx.lineWidth = 1; ctx.setLineDash([3, 2]); ctx.strokeRect(x0 + 0.5, y + 8.5, x1 - x0 - 1, h1 - 1); ctx.setLineDash([]); }
       var label = b.close_reason || "open";
       if (x1 - x0 > ctx.measureText(label).width + 6) {
-        ctx.fillStyle = (b.close_reason === "linger" || b.close_reason === "retry-backoff" || !b.close_reason) ? C.ink : "#fff";
+        ctx.fillStyle = (b.close_reason === "linger" || b.close_reason === "piggyback" || !b.close_reason) ? C.ink : "#fff";
         ctx.textAlign = "left"; ctx.font = "11px system-ui, sans-serif"; ctx.fillText(label, x0 + 3, y + 8 + h1 / 2); ctx.font = "12px system-ui, sans-serif";
       }
       hitboxes.push({ x0: x0, x1: Math.max(x1, done !== null ? x(done) : x1), y0: y, y1: y + laneH, b: b });
