@@ -61,7 +61,25 @@ def make_sim():
     return make
 
 
-def warm(sim: Simulation, topic: str = "orders") -> None:
+def _warm(sim: Simulation, topic: str = "orders") -> None:
     """Load the topic's metadata (and the producer id) so sends do not block."""
     sim.producer.partitions_for(topic)
     sim.run_for(20)
+
+
+@pytest.fixture
+def warm():
+    """``warm(sim, topic)``: metadata and producer id loaded, so sends do not block."""
+    return _warm
+
+
+@pytest.fixture
+def stored():
+    """``stored(sim, topic, partition)``: the log decoded by kafka-python (the oracle)."""
+    return stored_records
+
+
+@pytest.fixture
+def stored_all():
+    """``stored_all(sim, topic)``: {partition: records} decoded by kafka-python."""
+    return all_stored
