@@ -86,8 +86,8 @@ def test_failover_demo_retries_and_loses_nothing():
     assert any("stopped" in e["text"] for e in events)
 
 
-@pytest.mark.parametrize("preset, rate", [("lesson-flow", 300), ("lesson-metrics", 20000),
-                                          ("lesson-spring", 100000)])
+@pytest.mark.parametrize("preset, rate", [("lesson-flow", 300), ("lesson-metrics", 10000),
+                                          ("lesson-spring", 50000)])
 def test_steady_demos_deliver_their_offered_rate(preset, rate):
     st = run(preset, 1000)
     assert st.throughput > 0.85 * rate

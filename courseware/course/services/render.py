@@ -44,7 +44,7 @@ class Segment:
     kind: str  # "html" | "lab" | "checkpoint"
     html: str = ""
     preset: str = ""
-    height: int = 460
+    height: int = 600
     caption: str = ""
     checkpoint: str = ""  # question slug
 
@@ -83,7 +83,7 @@ def render(text: str) -> tuple[Segment, ...]:
             if not _PRESET_ID.match(preset):
                 raise ContentError(f"lab block needs preset=<id>, got {m.group(2).strip()!r}")
             segments.append(Segment("lab", preset=preset,
-                                    height=int(attrs.get("height", 460)),
+                                    height=int(attrs.get("height", 600)),
                                     caption=md_inline(inner.strip()) if inner.strip() else ""))
         elif kind == "measure":
             segments.append(Segment("measure", caption=md_inline(inner.strip()) if inner.strip() else ""))
@@ -165,7 +165,7 @@ def checkpoints(text: str) -> list[dict]:
             if m.group(1) == "checkpoint"]
 
 
-def lab_embed_html(preset: str, height: int = 460, caption: str = "") -> str:
+def lab_embed_html(preset: str, height: int = 600, caption: str = "") -> str:
     """The iframe markup for an embedded lab (also used by non-lesson pages)."""
     p = quote(preset)
     cap = f'<figcaption>{caption}</figcaption>' if caption else ""
