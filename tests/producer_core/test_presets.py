@@ -33,7 +33,7 @@ def test_every_preset_is_a_valid_scenario_with_the_menu_fields(pid):
                                  "compression"])
 def test_lab_presets_run_and_deliver(pid):
     sim = Scenario.preset(pid).build()
-    sim.run_until(1500)
+    sim.run_until(1000)
     m = sim.producer.metrics()
     assert m["records-acked-total"] > 500
     assert m["record-error-total"] == 0
@@ -45,7 +45,7 @@ def test_lab_presets_run_and_deliver(pid):
 def test_presets_show_their_point():
     def metrics(pid):
         sim = Scenario.preset(pid).build()
-        sim.run_until(2000)
+        sim.run_until(1000)
         return sim.producer.metrics()
 
     defaults, fast, tuned, zstd = (metrics(p) for p in
@@ -109,13 +109,13 @@ def test_incident_ends_in_buffer_exhausted_after_max_block_ms(incident):
 def test_incident_fixed_keeps_the_application_answering():
     sim = Scenario.preset("incident-fixed").build()
     w = sim.workloads[0]
-    sim.run_until(62_000)
+    sim.run_until(50_000)
     mid = w.stats()
-    sim.run_until(80_000)
+    sim.run_until(70_000)  # the incident's threads have been stuck for ~15 s by now
     app = w.stats()
     assert app["send_block_ms_max"] <= 1_000  # never blocks for minutes (or even 1 s)
     assert app["blocked_threads"] == 0 and app["buffer_exhausted"] == 0
     assert _pool_used_mb(sim) < 60  # delivery.timeout.ms frees the stuck batches' memory
     # records for the broken partitions fail fast and visibly; the rest get through
     assert app["errors"].get("DeliveryTimeoutError", 0) > 1000
-    assert app["acked"] - mid["acked"] > 30_000
+    assert app["acked"] - mid["acked"] > 20_000  # 2/3 of 2000 records/s for 20 s
