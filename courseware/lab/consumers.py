@@ -129,10 +129,16 @@ class LabConsumer(AsyncWebsocketConsumer):
     # ---- from the lab (channel layer) ---------------------------------------------------
 
     async def lab_frame(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+        await self._forward(event["text"])
 
     async def lab_reply(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+        await self._forward(event["text"])
+
+    async def _forward(self, text: str) -> None:
+        try:
+            await self.send(text_data=text)
+        except Exception:  # the socket closed under us; disconnect() cleans up next
+            pass
 
     async def _error(self, code: str, message: str, ref=None) -> None:
         await self.send(text_data=json.dumps(

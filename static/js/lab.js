@@ -455,7 +455,8 @@
   function drawTimeline() {
     if (!canvas || !state) return;
     var s = state, dpr = window.devicePixelRatio || 1;
-    var lanes = hist.lanes, laneH = Math.max(18, Math.min(30, Math.floor(260 / Math.max(1, lanes.length))));
+    var maxH = MODE === "embed" ? 130 : 260, minLane = MODE === "embed" ? 16 : 18;
+    var lanes = hist.lanes, laneH = Math.max(minLane, Math.min(30, Math.floor(maxH / Math.max(1, lanes.length))));
     var top = 18, labelW = 92, axisH = 20;
     var cssW = canvas.clientWidth || 800, cssH = top + lanes.length * laneH + axisH;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
@@ -517,7 +518,7 @@
         var sx = x(b.sent_ms), ex = x(last);
         var bad = b.outcome === "error" || b.outcome === "expired";
         ctx.fillStyle = bad ? C.vermillion : C.blue;
-        ctx.fillRect(sx, ys, Math.max(2, ex - sx), h2);
+        ctx.fillRect(sx, ys, Math.max(2, ex - sx - 1), h2);  // 1 px gap: back-to-back requests stay distinct
         if (b.attempts > 1) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 11px system-ui"; ctx.fillText("↻" + (b.attempts - 1), sx + 2, ys - 5); ctx.font = "12px system-ui, sans-serif"; }
         if (bad) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 12px system-ui"; ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), ex + 3, ys + h2 / 2); ctx.font = "12px system-ui, sans-serif"; }
       } else if (b.outcome === "expired" || b.outcome === "error") {
@@ -544,7 +545,8 @@
     for (var t = Math.ceil(start / stepMs) * stepMs; t <= end; t += stepMs) {
       var tx = x(t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(fmtMs(t), tx, ay + 2);
     }
-    ctx.textAlign = "left"; ctx.fillText("window " + fmtMs(win) + (tl.follow ? " · live" : " · scrolled back"), 4, ay + 2);
+    ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = tl.follow ? "#3b434c" : C.vermillion;
+    ctx.fillText(fmtMs(win) + (tl.follow ? " · live" : " · past"), 4, 8);
   }
   function niceStep(x) {
     var p = Math.pow(10, Math.floor(Math.log10(Math.max(1, x))));
