@@ -13,6 +13,7 @@ a comment next to the line, and :data:`DIFFERENCES` explains it on the page.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 
 # Spring Boot's KafkaProperties.Producer binds these Kafka keys as first-class
@@ -120,7 +121,7 @@ DIFFERENCES: list[tuple[str, str]] = [
      "queue.buffering.max.messages) only caps what may wait in its queue, and a full queue "
      "makes produce() fail immediately with BufferError. Your code must handle that."),
     ("batch.size in librdkafka",
-     "Same name, wider scope: librdkafka fills a MessageSet up to batch.size bytes *and* "
+     "Same name, wider scope: librdkafka fills a MessageSet up to batch.size bytes and "
      "batch.num.messages records, per partition, default 1000000 bytes."),
     ("linger.ms defaults",
      "Kafka 4.x Java: 5 ms (KIP-1030; it was 0 before 4.0). librdkafka: 5 ms. "
@@ -316,11 +317,12 @@ def to_confluent(props: dict, bootstrap: str) -> str:
     conf, notes, missing = confluent_dict(props, bootstrap)
     lines = ["from confluent_kafka import Producer", "", "conf = {"]
     for k, v in conf.items():
-        comment = f"  # {notes[k]}" if k in notes else ""
-        lines.append(f"    {json.dumps(k)}: {_py(v)},{comment}")
+        if k in notes:
+            lines += _comment(notes[k], "    ")
+        lines.append(f"    {json.dumps(k)}: {_py(v)},")
     lines.append("}")
     for m in missing:
-        lines.append(f"# not set: {m}")
+        lines += _comment(f"not set: {m}")
     lines += ["producer = Producer(conf)"]
     return "\n".join(lines) + "\n"
 
@@ -347,12 +349,18 @@ def to_kafka_python(props: dict, bootstrap: str) -> str:
     kw, notes, missing = kafka_python_kwargs(props, bootstrap)
     lines = ["from kafka import KafkaProducer", "", "producer = KafkaProducer("]
     for k, v in kw.items():
-        comment = f"  # {notes[k]}" if k in notes else ""
-        lines.append(f"    {k}={_py(v)},{comment}")
+        if k in notes:
+            lines += _comment(notes[k], "    ")
+        lines.append(f"    {k}={_py(v)},")
     lines.append(")")
     for m in missing:
-        lines.append(f"# not set: {m}")
+        lines += _comment(f"not set: {m}")
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str, indent: str = "", width: int = 60) -> list[str]:
+    """A note as Python comment lines short enough for the page's half-width columns."""
+    return [f"{indent}# {line}" for line in textwrap.wrap(text, width)]
 
 
 def _py(v) -> str:

@@ -90,7 +90,8 @@ def test_kafka_python_kwargs_are_real_keyword_arguments(out):
     assert set(kw) <= set(KafkaProducer.DEFAULT_CONFIG), set(kw) - set(KafkaProducer.DEFAULT_CONFIG)
     for target, _ in export.KAFKA_PYTHON.values():
         assert target is None or target in KafkaProducer.DEFAULT_CONFIG, target
-    assert "linger_ms=20,  # kafka-python's default is 0" in out.kafka_python
+    assert "    # kafka-python's default is 0, not Kafka 4.x's 5\n    linger_ms=20," in out.kafka_python
+    assert max(len(line) for line in out.confluent.splitlines()) < 80
     assert "# not set: buffer.memory" in out.kafka_python
 
 
@@ -104,7 +105,7 @@ def test_confluent_mapping_states_the_differences_in_meaning(out):
     assert conf["compression.level"] == 9                        # lz4 is the active codec
     assert any(m.startswith("max.block.ms") for m in missing)
     assert "batch.num.messages" in notes["batch.size"]
-    assert "NOT buffer.memory" in out.confluent
+    assert "# NOT buffer.memory" in out.confluent
 
 
 def test_level_of_an_inactive_codec_is_not_exported_as_librdkafka_level():
@@ -147,3 +148,9 @@ def test_export_view_renders_all_formats_and_400s_on_bad_input(client, db):
     assert r.status_code == 400
     r = client.get("/export/", {"linger.ms": "5", "bootstrap.servers": "a b"})
     assert r.status_code == 400
+
+
+def test_values_are_escaped_on_the_export_page(client, db):
+    r = client.get("/export/", {"client.id": "<script>alert(1)</script>", "linger.ms": "5"})
+    assert r.status_code == 200
+    assert b"<script>alert(1)</script>" not in r.content

@@ -97,7 +97,8 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     g.causes_ok = required <= chosen and not (chosen & wrong)
     texts = {c["id"]: c for c in spec["causes"]}
     for cid in sorted(chosen & required):
-        g.feedback.append(f"Right, the main cause: {texts[cid]['text']}.")
+        g.feedback.append(f"Right, the main cause: {texts[cid]['text']}. "
+                          f"{texts[cid].get('why', '')}")
     for cid in sorted(required - chosen):
         g.feedback.append("You missed the main cause. Compare batch-size-avg and "
                           "records-per-request-avg with last week's, and the two configs.")

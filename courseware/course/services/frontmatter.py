@@ -36,7 +36,10 @@ def parse(text: str, path: str = "<string>") -> Document:
         if ":" not in line:
             raise ContentError(f"{path}:{n}: expected 'key: value', got {line!r}")
         key, value = line.split(":", 1)
-        meta[key.strip()] = value.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]  # quoted to protect a colon or a leading symbol
+        meta[key.strip()] = value
     body = text[m.end():]
     return Document(meta=meta, body=body, path=path, sections=split_sections(body))
 
