@@ -166,7 +166,8 @@ class Simulation:
             raise ValueError(f"budget_steps must be an int >= 0, got {budget_steps!r}")
         start = self.clock.now_ms
         want = wall_elapsed_ms * speed + self._carry
-        target = start + int(want)
+        whole = int(want + 1e-9)  # float noise must not lose a millisecond
+        target = start + whole
         sched = self.scheduler
         steps = 0
         reached = True
@@ -181,7 +182,7 @@ class Simulation:
             steps += 1
         if reached:
             sched.run_until(target)
-            self._carry = want - int(want)
+            self._carry = max(0.0, want - whole)
         else:
             self._carry = 0.0
         advanced = self.clock.now_ms - start

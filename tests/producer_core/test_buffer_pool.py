@@ -92,7 +92,7 @@ def test_waiters_are_served_first_in_first_out():
 
 
 def test_newcomers_do_not_take_memory_held_back_for_waiters():
-    pool, sched, _ = make_pool(1024, 256)
+    pool, _, _ = make_pool(1024, 256)
     for _ in range(4):
         assert pool.try_allocate(256)
     got = []

@@ -3,6 +3,7 @@ KIP-580 backoff."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -14,8 +15,8 @@ from producer_core.protocol import MetadataResponse, PartitionMetadata, TopicPar
 
 
 def md(**kw) -> ProducerMetadata:
-    args = dict(metadata_max_age_ms=300_000, metadata_max_idle_ms=300_000,
-                retry_backoff_ms=100, retry_backoff_max_ms=1000, rng=random.Random(1))
+    args = {"metadata_max_age_ms": 300_000, "metadata_max_idle_ms": 300_000,
+            "retry_backoff_ms": 100, "retry_backoff_max_ms": 1000, "rng": random.Random(1)}
     args.update(kw)
     return ProducerMetadata(**args)
 
@@ -63,7 +64,7 @@ def test_metadata_refreshes_every_max_age():
     sim.run_for(5000)
     times = [e.t_ms for e in requests]
     assert len(times) >= 5
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(900 <= g <= 1100 for g in gaps)
 
 

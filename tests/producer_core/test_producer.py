@@ -8,7 +8,10 @@ from kafka.partitioner.default import murmur2 as kp_murmur2
 
 from producer_core import Simulation
 from producer_core.errors import (
-    BufferExhaustedError, KafkaError, ProducerClosedError, RecordTooLargeError,
+    BufferExhaustedError,
+    KafkaError,
+    ProducerClosedError,
+    RecordTooLargeError,
     SerializationError,
 )
 

@@ -4,11 +4,15 @@ and delivery timeouts, splits, acks.  Every stored batch is decoded by kafka-pyt
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from producer_core import Simulation
 from producer_core.errors import (
-    DeliveryTimeoutError, NotEnoughReplicasError, RecordTooLargeError,
+    DeliveryTimeoutError,
+    NotEnoughReplicasError,
+    RecordTooLargeError,
 )
 from producer_core.protocol import TopicPartition
 
@@ -40,7 +44,7 @@ def test_records_are_stored_with_producer_id_and_sequences(stored):
         batches.setdefault(r.base_sequence, []).append(r)
     seqs = sorted(batches)
     assert seqs[0] == 0
-    for a, b in zip(seqs, seqs[1:]):
+    for a, b in itertools.pairwise(seqs):
         assert b == a + len(batches[a])
 
 
@@ -222,8 +226,8 @@ def test_acks_all_waits_for_enough_in_sync_replicas():
     sim = sim_with({"linger.ms": 0, "delivery.timeout.ms": 3000, "request.timeout.ms": 1000},
                    min_insync_replicas=3, election_delay_ms=100)
     sim.producer.partitions_for("orders")
-    follower = [b for b in sim.cluster.replicas("orders", 0)
-                if b != sim.cluster.leader("orders", 0)][0]
+    follower = next(b for b in sim.cluster.replicas("orders", 0)
+                    if b != sim.cluster.leader("orders", 0))
     sim.cluster.stop_broker(follower)
     sim.run_for(2000)  # the ISR shrinks below min.insync.replicas
     fut = sim.producer.send("orders", value=b"x", partition=0)
