@@ -69,8 +69,10 @@ def incident():
     sc = Scenario.preset("incident")
     sim = sc.build()
     kinds = []
-    sim.events.subscribe(lambda e: kinds.append(e.kind),
-                         kinds=["broker.stopped", "leader.elected", "send.blocked"])
+    sim.events.subscribe(lambda e: kinds.append(e.kind if e.kind != "batch.retry"
+                                                else f"retry:{e.data['error']}"),
+                         kinds=["broker.stopped", "leader.elected", "send.blocked",
+                                "batch.retry"])
     w = sim.workloads[0]
     samples = {}
     for t in (4_000, 30_000, 62_000, 90_000, 121_000):
@@ -86,6 +88,14 @@ def test_incident_buffer_fills_within_about_a_minute(incident):
     assert 20 < samples[30_000][0] < 50  # "buffer at 50%" half a minute in
     assert samples[62_000][0] > 66  # full: 64 MiB
     assert kinds.count("broker.stopped") == 1 and "leader.elected" in kinds
+
+
+def test_incident_producer_keeps_retrying_the_old_leader(incident):
+    _sim, _samples, kinds = incident
+    # the article's loop: NOT_LEADER_OR_FOLLOWER, refresh (stale), retry; then refused
+    assert kinds.index("leader.elected") < kinds.index("retry:NOT_LEADER_OR_FOLLOWER")
+    assert kinds.index("broker.stopped") < kinds.index("retry:NETWORK_EXCEPTION")
+    assert kinds.count("retry:NOT_LEADER_OR_FOLLOWER") > 10
 
 
 def test_incident_blocks_every_application_thread(incident):
