@@ -153,9 +153,18 @@ class RecordAccumulator:
                 self.new_batch_created = False
                 self.needs_buffer = 0
                 if sticky:
-                    self._sticky_update(info, topic, partition, last.estimate - before, full,
-                                        metadata)
-                if self.events is not None and self.events.wants("record.appended"):
+                    cur = info.partitioner.current
+                    if cur is not None and cur.partition == partition:
+                        produced = cur.produced_bytes + last.estimate - before
+                        limit = info.partitioner.sticky_batch_size
+                        if produced < limit or (not full and produced < 2 * limit):
+                            cur.produced_bytes = produced  # the common case, inlined
+                        else:
+                            self._sticky_update(info, topic, partition,
+                                                last.estimate - before, full, metadata)
+                events = self.events
+                if events is not None and events._subscribers \
+                        and events.wants("record.appended"):
                     self._publish_append(last, key)
                 return fut
             last.close_for_appends("full", now_ms)

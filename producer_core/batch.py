@@ -397,8 +397,10 @@ class ProducerBatch:
         n = self.records_count
         klen = -1 if key is None else len(key)
         vlen = -1 if value is None else len(value)
-        if n:
-            # Kafka's DefaultRecord.sizeInBytes: the exact size this record would take.
+        if n and self.estimate + 34 + klen + vlen > self.capacity:
+            # Near the limit: Kafka's DefaultRecord.sizeInBytes, the exact size this record
+            # would take.  (Further from it, 34 bytes bound the varints and attributes;
+            # a null key or value counts -1 here and takes 1 byte.)
             d = timestamp_ms - self.base_ts
             if headers:
                 rsize = record_size_in_bytes(n, d, key, value, headers)
@@ -412,7 +414,7 @@ class ProducerBatch:
                 rsize = body + (_SZ[body] if body < _SZN else size_of_varint(body))
             if self.capacity < self.estimate + rsize:
                 return None
-        else:
+        elif not n:
             self.base_ts = timestamp_ms
         appended = self.builder.append(timestamp_ms, key, value, headers)
         self.records_count = n + 1

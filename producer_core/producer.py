@@ -50,6 +50,7 @@ from producer_core.partitioner import (
     BuiltInPartitioner,
     check_custom_partition,
     load_partitioner,
+    murmur2,
     partition_for_key,
 )
 from producer_core.records import (
@@ -176,6 +177,8 @@ class Producer:
         self._small_record = min(config.max_request_size, config.buffer_memory) - 100
         self.send_calls = 0
         self.records_appended = 0
+        self._linger_ms = config.linger_ms
+        self._key_hash: dict[bytes, int] = {}  # key -> murmur2 & 0x7fffffff (positive)
 
     # -- the public API -----------------------------------------------------------------
 
@@ -436,7 +439,13 @@ class Producer:
             partition = check_custom_partition(
                 self.partitioner.partition(topic, key, kb, value, vb, count), count, topic)
         elif kb is not None and not self._ignore_keys:
-            partition = partition_for_key(kb, count)
+            # murmur2 in Python costs microseconds; keys repeat, so remember the hash.
+            h = self._key_hash.get(kb)
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % count
         else:
             partition = -1
         if headers or ((len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record):
@@ -456,7 +465,14 @@ class Producer:
             fut = acc.append(topic, partition, ts, kb, vb, headers, now, self.metadata, size)
             if not acc.buffer_used:
                 self.pool.deallocate(size)
-        self._appended(acc, now)
+        # Kafka wakes the sender when a batch filled up or a new one started.
+        self.records_appended += 1
+        if acc.batch_is_full:
+            due = self.sender._timer_due
+            if due is None or due > now:
+                self.sender.wakeup()
+        elif acc.new_batch_created:
+            self.sender.wakeup_at(now + self._linger_ms)
         if callback is not None or self.interceptors is not None:
             self._add_callbacks(fut, callback, record)
         if self.send_observers:
