@@ -165,7 +165,7 @@ class RecordAccumulator:
                 events = self.events
                 if events is not None and events._subscribers \
                         and events.wants("record.appended"):
-                    self._publish_append(last, key)
+                    self._publish_append(last, key, value)
                 return fut
             last.close_for_appends("full", now_ms)
             self._publish_closed(last, "full")
@@ -186,7 +186,7 @@ class RecordAccumulator:
         if sticky:
             self._sticky_update(info, topic, partition, batch.estimate, full, metadata)
         if self.events is not None and self.events.wants("record.appended"):
-            self._publish_append(batch, key)
+            self._publish_append(batch, key, value)
         return fut
 
     def _sticky_update(self, info: _TopicInfo, topic: str, partition: int, appended: int,
@@ -222,9 +222,11 @@ class RecordAccumulator:
             self.on_batch_created(batch)
         return batch
 
-    def _publish_append(self, batch: ProducerBatch, key: bytes | None) -> None:
+    def _publish_append(self, batch: ProducerBatch, key: bytes | None,
+                        value: bytes | None) -> None:
+        size = (0 if key is None else len(key)) + (0 if value is None else len(value))
         self.events.publish("record.appended", topic=batch.topic, partition=batch.partition,
-                            batch_id=batch.id, size=batch.uncompressed_bytes, key=key)
+                            batch_id=batch.id, size=size, key=key)
 
     def _publish_closed(self, batch: ProducerBatch, reason: str) -> None:
         if self.events is not None:

@@ -194,6 +194,9 @@ class FutureRecordMetadata:
         """The error, or None on success; drives simulated time while not done."""
         if not self.done():
             self._drive(timeout_ms)
+        return self._outcome_error()
+
+    def _outcome_error(self) -> BaseException | None:
         if self._error is not None:
             return self._error
         r = self._result
@@ -239,7 +242,7 @@ class FutureRecordMetadata:
                               self.key_size, self.value_size)
 
     def _call(self, callback: Callback) -> None:
-        exc = self.exception()
+        exc = self._outcome_error()
         if exc is None:
             callback(self._metadata(), None)
         else:
@@ -256,7 +259,14 @@ class FutureRecordMetadata:
         cbs, self._callbacks = self._callbacks, None
         if cbs:
             for cb in cbs:
-                self._call(cb)
+                try:
+                    self._call(cb)
+                except Exception as exc:  # noqa: BLE001 - Kafka logs it and goes on
+                    # A failing user callback must not break the sender or the other
+                    # records of the batch (Kafka: "Error executing user-provided callback").
+                    driver = self._driver or (self._result.driver if self._result else None)
+                    if driver is not None:
+                        driver._callback_failed(self, exc)
 
     def _drive(self, timeout_ms: int | None) -> None:
         driver = self._driver

@@ -9,8 +9,9 @@ condition to hide).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 # kind -> the data fields it carries (documentation and a check for tests).
 KINDS: dict[str, tuple[str, ...]] = {
@@ -53,6 +54,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     # producer lifecycle (idempotent producer id; the lab's live reconfigure)
     "producer.init": ("producer_id", "epoch"),
     "producer.reconfigured": ("generation", "changed"),
+    # a user callback or an interceptor raised; Kafka logs it and carries on
+    "callback.failed": ("topic", "source", "error"),
 }
 
 
@@ -79,7 +82,7 @@ class EventBus:
         self._wanted: dict[str, int] = {}  # kind -> subscribers that asked for it by name
 
     def subscribe(self, callback: Callable[[Event], None],
-                  kinds: "Iterable[str] | None" = None) -> Callable[[], None]:
+                  kinds: Iterable[str] | None = None) -> Callable[[], None]:
         """Call ``callback(event)`` for every event (or only those ``kinds``); returns a
         function that unsubscribes.  Subscribing to a few kinds keeps per-record hot
         paths (``record.appended``) free of event objects."""
@@ -102,7 +105,7 @@ class EventBus:
 
         return unsubscribe
 
-    def _count(self, wanted: "frozenset[str] | None", delta: int) -> None:
+    def _count(self, wanted: frozenset[str] | None, delta: int) -> None:
         if wanted is None:
             self._wanted_all += delta
         else:

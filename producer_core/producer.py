@@ -124,8 +124,10 @@ class Producer:
         self._value_ser = get_serializer(config.value_serializer)
         self._key_passthrough = _is_bytes_serializer(self._key_ser)
         self._value_passthrough = _is_bytes_serializer(self._value_ser)
-        self.interceptors = (ProducerInterceptors(list(config.interceptor_classes))
+        self.interceptors = (ProducerInterceptors(list(config.interceptor_classes),
+                                                  on_error=self._interceptor_failed)
                              if config.interceptor_classes else None)
+        self.callback_errors_total = 0
         self.partitioner = load_partitioner(config.partitioner_class)
         self._ignore_keys = config.partitioner_ignore_keys
         self.pool = BufferPool(config.buffer_memory, config.batch_size, scheduler, events)
@@ -404,13 +406,23 @@ class Producer:
             headers = ()
         else:
             headers = self._check_args(topic, headers, partition, timestamp_ms, callback)
-        record = None
-        if self.interceptors is not None:
-            record = ProducerRecord(topic, value, key, headers, partition, timestamp_ms)
-            record = self.interceptors.on_send(record)
-            topic, value, key = record.topic, record.value, record.key
-            headers, partition, timestamp_ms = tuple(record.headers), record.partition, \
-                record.timestamp_ms
+        if self.interceptors is None:
+            return self._send_body(topic, value, key, headers, partition, timestamp_ms,
+                                   callback, on_return, thread, None)
+        record = ProducerRecord(topic, value, key, headers, partition, timestamp_ms)
+        record = self.interceptors.on_send(record)
+        try:
+            return self._send_body(record.topic, record.value, record.key,
+                                   tuple(record.headers), record.partition,
+                                   record.timestamp_ms, callback, on_return, thread, record)
+        except Exception as exc:
+            # Kafka tells the interceptors about errors thrown from send() as well.
+            self.interceptors.on_send_error(record, exc, record.topic, record.partition)
+            raise
+
+    def _send_body(self, topic: str, value: Any, key: Any, headers: tuple, partition: Any,
+                   timestamp_ms: Any, callback: Any, on_return: ReturnCallback | None,
+                   thread: str, record: Any) -> FutureRecordMetadata | None:
         if key is None or (self._key_passthrough and type(key) is bytes):
             kb = key
         else:
@@ -594,8 +606,11 @@ class Producer:
                     partition = partition_for_key(ps.kb, count)
                 else:
                     partition = -1
-        except errors.KafkaError as exc:
-            self._return(ps, exc)
+        except Exception as exc:  # noqa: BLE001 - the call already returned to its thread
+            # At the call Kafka would throw this from send(); the thread waited, so the
+            # future carries it (a custom partitioner's bug must not stop the simulation).
+            self._return(ps, exc if isinstance(exc, errors.KafkaError)
+                         else errors.KafkaError(f"partitioner failed: {exc!r}"))
             return
         ps.partition = partition
         err = self._size_error(ps.kb, ps.vb, ps.headers)
@@ -641,7 +656,9 @@ class Producer:
                 self.pool.deallocate(size)
             return
         if not ok:
-            self._metrics.pool_exhausted(self._clock._now_ms)
+            now = self._clock._now_ms
+            self._metrics.pool_exhausted(now)
+            self._metrics.pool_waited(now, now - ps.start_ms)
             self._return(ps, err)
             return
         self._metrics.pool_waited(self._clock._now_ms, self._clock._now_ms - ps.start_ms)
@@ -688,6 +705,21 @@ class Producer:
         for b in list(self.accumulator.incomplete.values()):
             if b.is_done and not b.in_flight and not b.memory_released:
                 self.accumulator.deallocate(b)
+
+    def _callback_failed(self, fut: FutureRecordMetadata, exc: BaseException) -> None:
+        """A user callback raised: counted and published, never propagated (Kafka logs
+        "Error executing user-provided callback" and completes the other records)."""
+        self.callback_errors_total += 1
+        if self.events is not None:
+            self.events.publish("callback.failed", topic=fut.topic, source="callback",
+                                error=f"{type(exc).__name__}: {exc}")
+
+    def _interceptor_failed(self, failure: Any) -> None:
+        self.callback_errors_total += 1
+        if self.events is not None:
+            self.events.publish("callback.failed", topic=failure.get("topic"),
+                                source=f"interceptor.{failure.get('method')}",
+                                error=str(failure.get("error")))
 
     @property
     def blocked_sends(self) -> int:

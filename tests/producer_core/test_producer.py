@@ -285,3 +285,41 @@ def test_metrics_carry_kafkas_names(sim):
     assert m["record-send-total"] == 50
     assert m["topic.orders.record-send-total"] == 50
     assert m["buffer-available-bytes"] == m["buffer-total-bytes"] == 33554432
+
+
+def test_a_failing_callback_does_not_break_the_other_records(sim):
+    failures = []
+    sim.events.subscribe(failures.append, ["callback.failed"])
+    good = []
+
+    def bad(md, exc):
+        raise RuntimeError("application bug")
+
+    f1 = sim.producer.send("orders", value=b"a", partition=0, callback=bad)
+    f2 = sim.producer.send("orders", value=b"b", partition=0,
+                           callback=lambda md, exc: good.append(md.offset))
+    sim.producer.flush()
+    assert f1.result().offset + 1 == f2.result().offset == good[0]
+    assert [e.data["source"] for e in failures] == ["callback"]
+    assert "application bug" in failures[0].data["error"]
+    assert sim.producer.callback_errors_total == 1
+
+
+def test_interceptors_hear_about_errors_raised_at_the_call():
+    heard = []
+
+    class Listener:
+        def on_send(self, record):
+            return record
+
+        def on_acknowledgement(self, metadata, exception):
+            heard.append((metadata.topic, type(exception).__name__))
+
+        def close(self):
+            pass
+
+    sim = Simulation(config={"interceptor.classes": [Listener()]}, topics={"orders": 1},
+                     seed=1)
+    with pytest.raises(SerializationError):
+        sim.producer.send("orders", value=12345)
+    assert heard == [("orders", "SerializationError")]
