@@ -167,8 +167,9 @@ class RecordAccumulator:
                         and events.wants("record.appended"):
                     self._publish_append(last, key, value)
                 return fut
-            last.close_for_appends("full", now_ms)
-            self._publish_closed(last, "full")
+            first_reason = last.close_reason is None
+            if last.close_for_appends("full", now_ms) and first_reason:
+                self._publish_closed(last, "full")
         if not buffer_size:
             self.needs_buffer = max(self.batch_size, self._upper_bound_fn(key, value, headers))
             self.batch_is_full = False

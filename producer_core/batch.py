@@ -461,8 +461,11 @@ class ProducerBatch:
     def closed_for_appends(self) -> bool:
         return self._closed
 
-    def close_for_appends(self, reason: str, now_ms: int) -> None:
-        """Stop accepting records; remember why (SEAMS §1 ``close_reason``)."""
+    def close_for_appends(self, reason: str, now_ms: int) -> bool:
+        """Stop accepting records; remember why (SEAMS §1 ``close_reason``).  True if the
+        batch was open until now."""
+        if self._closed:
+            return False
         if not self._closed:
             self._closed = True
             if self.close_reason is None:
@@ -470,6 +473,7 @@ class ProducerBatch:
                 self.closed_ms = now_ms
             if self.state is BatchState.OPEN:
                 self.state = BatchState.READY
+        return True
 
     def mark_sendable(self, reason: str, now_ms: int) -> None:
         """The accumulator found the batch ready: record the reason once."""

@@ -283,3 +283,19 @@ def test_sticky_partitioner_fills_about_a_batch_then_switches():
     # Each stay lasted about batch.size bytes of records (≈ 9 records of ~112 bytes).
     first_switch = parts.index(runs[1])
     assert 5 <= first_switch <= 20
+
+
+def test_each_batch_is_closed_once_with_one_reason():
+    sim = Simulation(config={"batch.size": 1000, "linger.ms": 20}, topics={"t": 2}, seed=1)
+    seen = []
+    sim.events.subscribe(seen.append, ["batch.closed", "batch.created"])
+    for i in range(200):
+        sim.scheduler.call_at(i // 4, lambda i=i: sim.producer.send("t", value=b"x" * 100,
+                                                                    partition=i % 2))
+    sim.run_for(200)
+    sim.producer.flush()
+    created = [e.data["batch_id"] for e in seen if e.kind == "batch.created"]
+    closed = [e.data["batch_id"] for e in seen if e.kind == "batch.closed"]
+    assert sorted(closed) == sorted(created)  # every batch closed exactly once
+    reasons = {e.data["reason"] for e in seen if e.kind == "batch.closed"}
+    assert "full" in reasons and reasons <= {"full", "linger", "flush", "backlog", "piggyback"}
