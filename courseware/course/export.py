@@ -153,6 +153,14 @@ class Export:
     confluent: str = ""
     kafka_python: str = ""
     notes: list[str] = field(default_factory=list)
+    omitted: list[str] = field(default_factory=list)  # given, but equal to Kafka's default
+    skipped: list[str] = field(default_factory=list)  # engine-specific, not exportable
+
+
+# Settings whose values name Python classes of the simulated producer; they have no meaning
+# for a Java, librdkafka or kafka-python client, so the export leaves them out.
+ENGINE_SPECIFIC = ("key.serializer", "value.serializer", "partitioner.class",
+                   "interceptor.classes")
 
 
 def parse_properties(text: str) -> dict:
@@ -191,14 +199,25 @@ def validate(props: dict) -> tuple[dict, list[str]]:
 
 
 def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
-    """Validate, then render every format. Raises ExportError for bad input."""
+    """Validate, then render every format. Raises ExportError for bad input.
+
+    Only settings that differ from Kafka 4.x's defaults are written (the lab passes its
+    whole effective config); the rest are listed as omitted, so the output stays short
+    and says exactly what was tuned.
+    """
+    from producer_core.config import ProducerConfig
+
     props = dict(props)
     props.pop("bootstrap.servers", None)
     if not bootstrap or any(c.isspace() for c in bootstrap):
         raise ExportError(f"bootstrap.servers {bootstrap!r} must be host:port[,host:port]")
-    props, notes = validate(props)
-    ordered = dict(sorted(props.items()))
-    return Export(props=ordered, bootstrap=bootstrap, notes=notes,
+    typed, notes = validate(props)
+    defaults = ProducerConfig().to_dict()
+    skipped = sorted(k for k in typed if k in ENGINE_SPECIFIC)
+    omitted = sorted(k for k in typed if k not in ENGINE_SPECIFIC and typed[k] == defaults[k])
+    ordered = {k: typed[k] for k in sorted(typed) if k not in skipped and k not in omitted}
+    return Export(props=ordered, bootstrap=bootstrap, notes=notes, omitted=omitted,
+                  skipped=skipped,
                   properties=to_properties(ordered, bootstrap),
                   spring_yaml=to_spring_yaml(ordered, bootstrap),
                   java=to_java(ordered, bootstrap),

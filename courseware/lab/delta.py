@@ -13,8 +13,9 @@ function in ``static/js/lab-delta.js``).  Ops are small JSON objects with a one-
 ``{"k": [id, ...], "u": {"17": item, ...}}``
     a list of dicts carrying ``"id"`` (batches): the new order of ids, plus the items that
     are new or changed; the rest are reused from the old list.
-``{"s": n, "a": [item, ...]}``
-    a ring buffer moved on (events, arrivals): drop ``n`` items from the front, append ``a``.
+``{"s": n, "c": m, "a": [item, ...]}``
+    a ring buffer moved on (events, arrivals, recent batches): drop ``n`` items from the
+    front, keep the next ``m`` (all of them when ``c`` is absent), then append ``a``.
 
 The encoder tries the ops in that order (cheapest first) and falls back to ``=``.  Keys in the JSON
 form are strings, so integer ids and list indexes travel as strings.
@@ -66,46 +67,53 @@ def _ids(items: list) -> list | None:
 
 
 def _diff_list(old: list, new: list) -> dict:
-    # Cheapest exact op first: a ring that moved on, then keyed items, then per index.
-    # An op that rewrites (nearly) every item is no better than replacing the list.
+    # Cheapest exact op first: a ring that moved on (the timeline's batches, arrivals and
+    # events: old items drop off the front, the newest few change, new ones are appended),
+    # then keyed items, then per index.  An op that rewrites (nearly) every item is no
+    # better than replacing the list.
     if not old or not new:
         return {"=": new}
     ring = _diff_ring(old, new)
-    if ring is not None and len(ring["a"]) < len(new):
+    if ring is not None and len(ring["a"]) <= len(new) // 2:
         return ring
     new_ids = _ids(new)
     old_ids = _ids(old) if new_ids is not None else None
     if new_ids is not None and old_ids is not None:
         by_id = {str(i): item for i, item in zip(old_ids, old)}
         changed = {str(i): item for i, item in zip(new_ids, new) if by_id.get(str(i)) != item}
-        if len(changed) < len(new):
+        if len(changed) < len(new) // 2:
             return {"k": new_ids, "u": changed}
-        return {"=": new}
-    if len(old) == len(new):
+    elif len(old) == len(new):
         patch = {}
         for index, (a, b) in enumerate(zip(old, new)):
-            op = diff(a, b)
-            if op is not None:
-                patch[str(index)] = op
-        return {"i": patch}
+            if a != b:
+                patch[str(index)] = diff(a, b)
+                if len(patch) > len(new) // 2:
+                    break
+        else:
+            return {"i": patch}
+    if ring is not None and len(ring["a"]) < len(new):
+        return ring
     return {"=": new}
 
 
 def _diff_ring(old: list, new: list) -> dict | None:
-    """``new`` is ``old`` with ``n`` items dropped from the front and some appended."""
+    """``new`` is ``old`` with ``s`` items dropped from the front, the next ``c`` kept and
+    the rest replaced by ``a`` (the newest items of a ring may still be changing)."""
     if not old or not new:
         return None
-    first = new[0]
-    start = 0
-    while True:
-        try:
-            shift = old.index(first, start)
-        except ValueError:
-            return None
-        kept = len(old) - shift
-        if kept <= len(new) and old[shift:] == new[:kept]:
-            return {"s": shift, "a": new[kept:]}
-        start = shift + 1
+    try:
+        shift = old.index(new[0])
+    except ValueError:
+        return None
+    limit = min(len(old) - shift, len(new))
+    common = 1
+    while common < limit and old[shift + common] == new[common]:
+        common += 1
+    op = {"s": shift, "a": new[common:]}
+    if common != len(old) - shift:
+        op["c"] = common
+    return op
 
 
 def apply(old: Any, op: dict | None) -> Any:
@@ -131,5 +139,7 @@ def apply(old: Any, op: dict | None) -> Any:
         updates = op["u"]
         return [updates[str(i)] if str(i) in updates else by_id[str(i)] for i in op["k"]]
     if "s" in op:
-        return list(old[op["s"]:]) + list(op["a"])
+        start = op["s"]
+        end = start + op["c"] if "c" in op else len(old)
+        return list(old[start:end]) + list(op["a"])
     raise ValueError(f"unknown delta op {sorted(op)!r}")

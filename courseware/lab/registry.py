@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SLICE_MS = 4.0  # CPU per engine slice before yielding to the event loop
 VIEWER_TIMEOUT_MS = 90_000  # a viewer that sent nothing for this long is gone
 PROBE_TIMEOUT_S = 0.4
+FRAME_CPU_SHARE = 0.5  # at most this share of the event loop goes to building frames
 
 
 def frames_group(lab_id: str) -> str:
@@ -70,6 +71,8 @@ class LabRunner:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.frames_sent = 0
+        self.frame_cost_s = 0.002  # smoothed CPU time of one frame (state, delta, send)
+        self._last_frame_ms: float | None = None
 
     async def start(self) -> None:
         self.channel = await self.layer.new_channel("labowner.")
@@ -164,17 +167,24 @@ class LabRunner:
     # ---- pacing and frames -------------------------------------------------------------
 
     async def _tick(self) -> None:
-        period = 1.0 / max(1.0, min(30.0, float(_setting("LAB_FRAME_HZ", 20))))
+        base_period = 1.0 / max(1.0, min(30.0, float(_setting("LAB_FRAME_HZ", 20))))
         while True:
             started = time.perf_counter()
             now = wall_ms()
             self._drop_silent_viewers(now)
+            # With many labs, frames share the CPU: stretch the period rather than let
+            # every lab's frames queue up behind each other (the lab shows its fps).
+            period = max(base_period, self.registry.frame_load_s() / FRAME_CPU_SHARE)
             if self.viewers:
                 await self._advance(period)
                 if self.session.dirty:
+                    t0 = time.perf_counter()
                     text = self.session.delta_frame()
+                    # only the synchronous build counts: an await lets other labs run
+                    cost = time.perf_counter() - t0
+                    self.frame_cost_s += 0.2 * (cost - self.frame_cost_s)
                     if text is not None:
-                        self.frames_sent += 1
+                        self._note_frame(now)
                         try:
                             await self.layer.group_send(frames_group(self.lab_id),
                                                         {"type": "lab.frame", "text": text})
@@ -202,6 +212,13 @@ class LabRunner:
             if reached or spent >= budget_ms:
                 return
             await asyncio.sleep(0)
+
+    def _note_frame(self, now: float) -> None:
+        self.frames_sent += 1
+        if self._last_frame_ms is not None:
+            gap = max(1.0, now - self._last_frame_ms)
+            self.session.fps += min(1.0, gap / 1000.0) * (1000.0 / gap - self.session.fps)
+        self._last_frame_ms = now
 
     def _drop_silent_viewers(self, now: float) -> None:
         gone = [ch for ch, seen in self.viewers.items() if now - seen > VIEWER_TIMEOUT_MS]
@@ -239,6 +256,10 @@ class LabRegistry:
     @property
     def idle_ms(self) -> float:
         return float(_setting("LAB_IDLE_SECONDS", 600)) * 1000.0
+
+    def frame_load_s(self) -> float:
+        """CPU seconds one round of frames costs over the labs being watched."""
+        return sum(r.frame_cost_s for r in self.labs.values() if r.viewers)
 
     def active_count(self) -> int:
         return sum(1 for r in self.labs.values() if r.viewers and not r.session.paused) or 1

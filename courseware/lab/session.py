@@ -67,6 +67,7 @@ class LabSession:
         self.dirty = True
         self.created_wall = wall_ms()
         self.build_ms = 0.0  # time the last frame took to build (snapshot + diff + JSON)
+        self.fps = 0.0  # frames per second this lab really sends (set by its runner)
         self.sim = None
         self._unsubscribe = None
         self._rebuild()
@@ -101,7 +102,6 @@ class LabSession:
         self.sim = sim
         self._recent.clear()
         self._events_seen = 0
-        self._unsubscribe = sim.events.subscribe(self._on_event)
         self.pacer.anchor(sim.now_ms)
         self.dirty = True
 
@@ -116,8 +116,6 @@ class LabSession:
 
     def _on_event(self, event) -> None:
         self._events_seen += 1
-        if len(self._recent) == self._recent.maxlen and self._events_seen % 4:
-            return  # keep the ring cheap at full speed; step mode sees every event
         self._recent.append({"t": event.t_ms, "kind": event.kind, "text": event.line().strip()})
 
     # ---- time -----------------------------------------------------------------------
@@ -138,13 +136,16 @@ class LabSession:
         start = time.perf_counter()
         deadline = start + cpu_budget_ms / 1000.0
         reached = True
+        before = self.sim.now_ms
         while self.sim.now_ms < target:
-            self._run_until(target, budget_steps=400)
+            # ~40 engine steps are a few ms of CPU: check the deadline that often
+            self._run_until(target, budget_steps=40)
             if self.sim.now_ms < target and time.perf_counter() >= deadline:
                 reached = False
                 break
         self.pacer.observe(self.sim.now_ms, now)
-        self.dirty = True
+        if self.sim.now_ms != before:
+            self.dirty = True  # slow motion may not move the integer clock every tick
         return reached
 
     def _run_until(self, target_ms: int, budget_steps: int) -> None:
@@ -162,17 +163,25 @@ class LabSession:
     def step(self, count: int = 1) -> dict:
         """Pause, then run until ``count`` engine events were published (one by default)."""
         self.paused = True
-        seen_before = self._events_seen
+        # Listen to every event only while stepping: a subscriber makes the engine build
+        # an event object per record, which a running lab does not need.
+        self._recent.clear()
+        self._events_seen = 0
+        unsubscribe = self.sim.events.subscribe(self._on_event)
+        seen_before = 0
         engine_steps = 0
         start_ms = self.now_ms
-        while self._events_seen - seen_before < count and engine_steps < MAX_STEP_ENGINE_STEPS:
-            if not self.sim.scheduler.step():
-                break
-            engine_steps += 1
+        try:
+            while self._events_seen - seen_before < count \
+                    and engine_steps < MAX_STEP_ENGINE_STEPS:
+                if not self.sim.scheduler.step():
+                    break
+                engine_steps += 1
+        finally:
+            unsubscribe()
         self.pacer.anchor(self.sim.now_ms)
         new_events = self._events_seen - seen_before
-        recent = list(self._recent)[-min(max(new_events, 1), len(self._recent)):] if new_events \
-            else []
+        recent = list(self._recent)[-6:]
         self.last_step = {"events": new_events, "engine_steps": engine_steps,
                           "from_ms": start_ms, "to_ms": self.now_ms, "recent": recent}
         self.dirty = True
@@ -320,6 +329,7 @@ class LabSession:
             "speed": self.pacer.speed,
             "effective_speed": round(self.pacer.effective_speed, 3),
             "behind": self.pacer.behind and not self.paused,
+            "fps": round(self.fps, 1),
             "overrides": dict(self.overrides),
             "last_step": self.last_step,
             "recent": list(self._recent)[-6:],

@@ -38,7 +38,7 @@ PAGES = [
 def test_page_opens_without_errors(page, live_server_url, artifacts_dir, name, path):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    resp = page.goto(live_server_url + path)
+    resp = page.goto(live_server_url + path, wait_until="domcontentloaded")
     assert resp.status == 200
     assert page.locator("h1").first.is_visible()
     # The course stylesheet applied (not an unstyled page).
@@ -52,19 +52,21 @@ def test_page_opens_without_errors(page, live_server_url, artifacts_dir, name, p
 
 
 def test_embedded_lab_loads_inside_the_lesson(page, live_server_url, artifacts_dir):
-    page.goto(live_server_url + "/lessons/batching/")
+    page.goto(live_server_url + "/lessons/batching/", wait_until="domcontentloaded")
     frame_el = page.locator("iframe").first
     frame_el.scroll_into_view_if_needed()
     assert frame_el.get_attribute("src") == "/lab/embed/lesson-linger/"
-    frame = frame_el.content_frame
-    frame.wait_for_selector("body")
-    assert frame.locator("body").inner_text().strip() != ""
+    frame = frame_el.element_handle().content_frame()
+    frame.wait_for_load_state("domcontentloaded")
+    assert frame.url.endswith("/lab/embed/lesson-linger/")
+    frame.wait_for_function("() => document.body.innerText.includes('Partition queues')")
+    frame.wait_for_function("() => /orders-0/.test(document.body.innerText)")  # frames arrive
     page.wait_for_timeout(2500)
     frame_el.screenshot(path=str(artifacts_dir / "course-lesson-embed.png"))
 
 
 def test_checkpoint_is_checked_in_place_with_htmx(page, live_server_url, artifacts_dir):
-    page.goto(live_server_url + "/lessons/architecture/")
+    page.goto(live_server_url + "/lessons/architecture/", wait_until="domcontentloaded")
     q = page.locator("#q-arch-thread")
     q.scroll_into_view_if_needed()
     q.locator("input[type=radio]").nth(0).check()
@@ -80,15 +82,15 @@ def test_checkpoint_is_checked_in_place_with_htmx(page, live_server_url, artifac
 
 
 def test_progress_shows_on_the_home_page(page, live_server_url):
-    page.goto(live_server_url + "/lessons/architecture/")
+    page.goto(live_server_url + "/lessons/architecture/", wait_until="domcontentloaded")
     page.click("#complete button[type=submit]")
     page.wait_for_selector("#complete .done-badge")
-    page.goto(live_server_url + "/")
+    page.goto(live_server_url + "/", wait_until="domcontentloaded")
     assert re.search(r"1 of 7 lessons done", page.inner_text(".progress-summary"))
 
 
 def test_measure_form_updates_the_table_with_htmx(page, live_server_url, artifacts_dir):
-    page.goto(live_server_url + "/lessons/compression/")
+    page.goto(live_server_url + "/lessons/compression/", wait_until="domcontentloaded")
     box = page.locator(".measure-box")
     box.scroll_into_view_if_needed()
     box.locator("input[value=random]").check()
@@ -100,20 +102,20 @@ def test_measure_form_updates_the_table_with_htmx(page, live_server_url, artifac
 
 
 def test_interview_reveal_flow(page, live_server_url, artifacts_dir):
-    page.goto(live_server_url + "/interview/interview-memory/")
+    page.goto(live_server_url + "/interview/interview-memory/", wait_until="domcontentloaded")
     assert page.locator(".reveal").count() == 0
     page.fill("textarea[name=answer]", "A shared pool; send blocks up to max.block.ms.")
     page.click("button[value=reveal]")
     page.wait_for_selector(".reveal")
     assert "Our model answer" in page.inner_text(".reveal")
-    page.reload()
+    page.reload(wait_until="domcontentloaded")
     assert "A shared pool" in page.input_value("textarea[name=answer]")
     page.screenshot(path=str(artifacts_dir / "course-interview-revealed.png"), full_page=True)
 
 
 def test_debug_answer_is_graded_by_replaying(page, live_server_url, artifacts_dir):
     page.set_default_timeout(120_000)
-    page.goto(live_server_url + "/debug/throughput-drop/")
+    page.goto(live_server_url + "/debug/throughput-drop/", wait_until="domcontentloaded")
     page.check("input[value=batch-size]")
     page.fill("textarea[name=fix]", "batch.size=65536")
     page.click("#answer button[type=submit]")

@@ -11,9 +11,9 @@ from courseware.course import export
 from producer_core.config import CONFIG_KEYS, ProducerConfig
 
 PROPS = {"batch.size": "65536", "linger.ms": "20", "compression.type": "lz4",
-         "buffer.memory": "67108864", "acks": "all", "max.block.ms": "5000",
-         "enable.idempotence": "true", "max.in.flight.requests.per.connection": "5",
-         "compression.lz4.level": "9", "retry.backoff.max.ms": "2000"}
+         "buffer.memory": "67108864", "acks": "1", "max.block.ms": "5000",
+         "enable.idempotence": "false", "max.in.flight.requests.per.connection": "3",
+         "compression.lz4.level": "12", "retry.backoff.max.ms": "2000"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_spring_yaml_uses_first_class_properties_where_spring_boot_has_them(out)
     assert flat[p + "batch-size"] == "65536"
     assert flat[p + "buffer-memory"] == "67108864"
     assert flat[p + "compression-type"] == "lz4"
-    assert flat[p + "acks"] == "all"
+    assert flat[p + "acks"] == "1"
     # No first-class Spring Boot property: under properties, bracketed to keep the dots.
     assert flat[p + "properties.[linger.ms]"] == "20"
     assert flat[p + "properties.[max.block.ms]"] == "5000"
@@ -68,10 +68,10 @@ def test_java_bean_uses_producer_config_constants_and_long_literals(out):
     assert "props.put(ProducerConfig.LINGER_MS_CONFIG, 20L);" in java
     assert "props.put(ProducerConfig.BATCH_SIZE_CONFIG, 65536);" in java
     assert "props.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 67108864L);" in java
-    assert 'props.put(ProducerConfig.ACKS_CONFIG, "all");' in java
-    assert "props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);" in java
-    assert ("props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);" in java)
-    assert 'props.put("compression.lz4.level", 9);' in java  # literal: no constant assumed
+    assert 'props.put(ProducerConfig.ACKS_CONFIG, "1");' in java
+    assert "props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);" in java
+    assert ("props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 3);" in java)
+    assert 'props.put("compression.lz4.level", 12);' in java  # literal: no constant assumed
     assert java.count("{") == java.count("}")
     for key in PROPS:
         assert key in export.JAVA_CONSTANTS or f'"{key}"' in java, key
@@ -102,7 +102,7 @@ def test_confluent_mapping_states_the_differences_in_meaning(out):
     assert "NOT buffer.memory" in notes["queue.buffering.max.kbytes"]
     assert "buffer.memory" not in conf
     assert conf["partitioner"] == "murmur2_random"               # Java-compatible key hashing
-    assert conf["compression.level"] == 9                        # lz4 is the active codec
+    assert conf["compression.level"] == 12                       # lz4 is the active codec
     assert any(m.startswith("max.block.ms") for m in missing)
     assert "batch.num.messages" in notes["batch.size"]
     assert "# NOT buffer.memory" in out.confluent
@@ -154,3 +154,14 @@ def test_values_are_escaped_on_the_export_page(client, db):
     r = client.get("/export/", {"client.id": "<script>alert(1)</script>", "linger.ms": "5"})
     assert r.status_code == 200
     assert b"<script>alert(1)</script>" not in r.content
+
+
+def test_defaults_and_engine_classes_are_left_out():
+    from producer_core.config import ProducerConfig
+
+    everything = {k: v for k, v in ProducerConfig({"linger.ms": 20}).to_dict().items()
+                  if v not in (None, [], "")}
+    result = export.export_all(everything)        # what the lab's Export link sends
+    assert result.props == {"linger.ms": 20}
+    assert "batch.size" in result.omitted and "key.serializer" in result.skipped
+    assert result.properties.strip().splitlines()[-1] == "linger.ms=20"
