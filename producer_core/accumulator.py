@@ -130,41 +130,42 @@ class RecordAccumulator:
         info = self._topics.get(topic)
         if info is None:
             info = self._topic(topic)
-        sticky = partition < 0
-        if sticky:
-            cur = info.partitioner.current
+        cur = None
+        if partition < 0:
+            part = info.partitioner
+            cur = part.current
             if cur is None:
-                partition = info.partitioner.peek_current_partition(
+                partition = part.peek_current_partition(
                     metadata.partition_count(topic), metadata.available_partitions(topic))
+                cur = part.current
             else:
                 partition = cur.partition
-        self.last_partition = partition
+            self.last_partition = partition
         dq = info.deques.get(partition)
         if dq is None:
             dq = info.deques[partition] = deque()
-        self.buffer_used = False
+        if buffer_size:
+            self.buffer_used = False
         if dq:
             last = dq[-1]
             before = last.estimate
             fut = last.try_append(timestamp_ms, key, value, headers, now_ms, future)
             if fut is not None:
-                full = last._closed or last.capacity <= last.estimate
+                after = last.estimate
+                full = last._closed or last.capacity <= after
                 self.batch_is_full = full or len(dq) > 1
                 self.new_batch_created = False
-                self.needs_buffer = 0
-                if sticky:
-                    cur = info.partitioner.current
-                    if cur is not None and cur.partition == partition:
-                        produced = cur.produced_bytes + last.estimate - before
-                        limit = info.partitioner.sticky_batch_size
-                        if produced < limit or (not full and produced < 2 * limit):
-                            cur.produced_bytes = produced  # the common case, inlined
-                        else:
-                            self._sticky_update(info, topic, partition,
-                                                last.estimate - before, full, metadata)
+                if cur is not None:
+                    produced = cur.produced_bytes + after - before
+                    limit = info.partitioner.sticky_batch_size
+                    if produced < limit or (not full and produced < 2 * limit):
+                        cur.produced_bytes = produced  # the common case, inlined
+                    else:
+                        self._sticky_update(info, topic, partition, after - before, full,
+                                            metadata)
                 events = self.events
-                if events is not None and events._subscribers \
-                        and events.wants("record.appended"):
+                if events is not None and events._subscribers and (
+                        events._wanted_all or events._wanted.get("record.appended")):
                     self._publish_append(last, key, value)
                 return fut
             first_reason = last.close_reason is None
@@ -180,11 +181,10 @@ class RecordAccumulator:
         dq.append(batch)
         self.incomplete[batch.id] = batch
         self.buffer_used = True
-        self.needs_buffer = 0
         self.new_batch_created = True
         full = batch.is_full()
         self.batch_is_full = full or len(dq) > 1
-        if sticky:
+        if cur is not None:
             self._sticky_update(info, topic, partition, batch.estimate, full, metadata)
         if self.events is not None and self.events.wants("record.appended"):
             self._publish_append(batch, key, value)

@@ -428,18 +428,20 @@ class ProducerBatch:
             self.base_ts = timestamp_ms
         appended = self.builder.append(timestamp_ms, key, value, headers)
         self.records_count = n + 1
-        unc = self.uncompressed_bytes = self.uncompressed_bytes + appended
+        unc = self.uncompressed_bytes + appended
+        self.uncompressed_bytes = unc
         if self.compressed:
             self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
         else:
             self.estimate = RECORD_BATCH_OVERHEAD + unc
-        self.max_record_size = max(self.max_record_size, appended)
+        if appended > self.max_record_size:
+            self.max_record_size = appended
         if now_ms == self.last_append_ms and n:
             self.arr_n[-1] += 1
         else:
             self.arr_t.append(now_ms)
             self.arr_n.append(1)
-        self.last_append_ms = now_ms
+            self.last_append_ms = now_ms
         if future is None:
             future = FutureRecordMetadata(self.result, n, self.topic, self.partition,
                                           timestamp_ms, klen, vlen)

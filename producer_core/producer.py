@@ -178,7 +178,6 @@ class Producer:
         # bound is 61 + 21 + 2 x 5 varint bytes + 1 + key + value): skip the size check.
         self._small_record = min(config.max_request_size, config.buffer_memory) - 100
         self.send_calls = 0
-        self.records_appended = 0
         self._linger_ms = config.linger_ms
         self._key_hash: dict[bytes, int] = {}  # key -> murmur2 & 0x7fffffff (positive)
 
@@ -190,8 +189,13 @@ class Producer:
              ) -> FutureRecordMetadata:
         """Send one record; returns its future.  Blocks (drives simulated time) while
         metadata is missing or the buffer pool is exhausted, up to ``max.block.ms``."""
-        fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
-                         None, "app")
+        if (headers is None and partition is None and timestamp_ms is None
+                and callback is None and self.interceptors is None and not self._closed
+                and type(topic) is str and topic):
+            fut = self._send_body(topic, value, key, (), None, None, None, None, "app", None)
+        else:
+            fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
+                             None, "app")
         if fut is not None:
             return fut
         ps = self._blocked[-1]  # the send that just blocked
@@ -478,7 +482,6 @@ class Producer:
             if not acc.buffer_used:
                 self.pool.deallocate(size)
         # Kafka wakes the sender when a batch filled up or a new one started.
-        self.records_appended += 1
         if acc.batch_is_full:
             due = self.sender._timer_due
             if due is None or due > now:
@@ -494,14 +497,13 @@ class Producer:
 
     def _appended(self, acc: RecordAccumulator, now: int) -> None:
         """Kafka wakes the sender when a batch filled up or a new one started."""
-        self.records_appended += 1
         sender = self.sender
         if acc.batch_is_full:
             due = sender._timer_due
             if due is None or due > now:
                 sender.wakeup()
         elif acc.new_batch_created:
-            sender.wakeup_at(now + self.config.linger_ms)
+            sender.wakeup_at(now + self._linger_ms)
 
     def _size_error(self, kb: bytes | None, vb: bytes | None,
                     headers: tuple) -> BaseException | None:
