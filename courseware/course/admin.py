@@ -17,8 +17,8 @@ class LessonAdmin(admin.ModelAdmin):
     list_display = ("order", "title", "slug", "source_path", "updated_at")
     list_display_links = ("title",)
     search_fields = ("title", "summary", "body")
-    prepopulated_fields = {"slug": ("title",)}
-    inlines = [QuestionInline]
+    prepopulated_fields = {"slug": ("title",)}  # noqa: RUF012 (Django admin API)
+    inlines = (QuestionInline,)
 
 
 @admin.register(Question)

@@ -59,13 +59,13 @@ LIBRDKAFKA: dict[str, tuple[str | None, str]] = {
     "client.id": ("client.id", ""),
     "acks": ("acks", ""),
     "linger.ms": ("linger.ms", "alias of queue.buffering.max.ms; librdkafka's default is 5"),
-    "batch.size": ("batch.size", "librdkafka caps a whole MessageSet by bytes (default "
-                   "1000000) and also by batch.num.messages (default 10000)"),
-    "buffer.memory": ("queue.buffering.max.kbytes", "NOT buffer.memory: a cap on queued "
+    "batch.size": ("batch.size", ("librdkafka caps a whole MessageSet by bytes (default "
+                   "1000000) and also by batch.num.messages (default 10000)")),
+    "buffer.memory": ("queue.buffering.max.kbytes", ("NOT buffer.memory: a cap on queued "
                       "message bytes (in KB); when hit, produce() raises BufferError "
-                      "at once instead of blocking"),
-    "max.block.ms": (None, "no equivalent: produce() never blocks for memory; catch "
-                     "BufferError, call poll() and retry"),
+                      "at once instead of blocking")),
+    "max.block.ms": (None, ("no equivalent: produce() never blocks for memory; catch "
+                     "BufferError, call poll() and retry")),
     "compression.type": ("compression.type", ""),
     "compression.gzip.level": ("compression.level", "one level for whichever codec is on"),
     "compression.lz4.level": ("compression.level", "one level for whichever codec is on"),
@@ -75,10 +75,10 @@ LIBRDKAFKA: dict[str, tuple[str | None, str]] = {
     "delivery.timeout.ms": ("message.timeout.ms", "librdkafka's default is 300000"),
     "request.timeout.ms": ("request.timeout.ms", ""),
     "max.in.flight.requests.per.connection": (
-        "max.in.flight.requests.per.connection", "librdkafka's default is 1000000 "
-        "(at most 5 with idempotence)"),
-    "max.request.size": ("message.max.bytes", "librdkafka's request-size cap "
-                         "(default 1000000)"),
+        "max.in.flight.requests.per.connection", ("librdkafka's default is 1000000 "
+        "(at most 5 with idempotence)")),
+    "max.request.size": ("message.max.bytes", ("librdkafka's request-size cap "
+                         "(default 1000000)")),
     "retry.backoff.ms": ("retry.backoff.ms", ""),
     "retry.backoff.max.ms": ("retry.backoff.max.ms", ""),
     "metadata.max.age.ms": ("metadata.max.age.ms", "librdkafka's default is 900000"),
@@ -116,26 +116,26 @@ KAFKA_PYTHON: dict[str, tuple[str | None, str]] = {
 
 DIFFERENCES: list[tuple[str, str]] = [
     ("buffer.memory vs queue.buffering.max.kbytes",
-     "Java's buffer.memory is a pool the batches are allocated from; when it is empty "
+     ("Java's buffer.memory is a pool the batches are allocated from; when it is empty "
      "send() blocks for up to max.block.ms. librdkafka's queue.buffering.max.kbytes (with "
      "queue.buffering.max.messages) only caps what may wait in its queue, and a full queue "
-     "makes produce() fail immediately with BufferError. Your code must handle that."),
+     "makes produce() fail immediately with BufferError. Your code must handle that.")),
     ("batch.size in librdkafka",
-     "Same name, wider scope: librdkafka fills a MessageSet up to batch.size bytes and "
-     "batch.num.messages records, per partition, default 1000000 bytes."),
+     ("Same name, wider scope: librdkafka fills a MessageSet up to batch.size bytes and "
+     "batch.num.messages records, per partition, default 1000000 bytes.")),
     ("linger.ms defaults",
-     "Kafka 4.x Java: 5 ms (KIP-1030; it was 0 before 4.0). librdkafka: 5 ms. "
-     "kafka-python: 0 ms — so an unset linger.ms behaves differently in each client."),
+     ("Kafka 4.x Java: 5 ms (KIP-1030; it was 0 before 4.0). librdkafka: 5 ms. "
+     "kafka-python: 0 ms — so an unset linger.ms behaves differently in each client.")),
     ("Idempotence defaults",
-     "The Java client enables idempotence by default (acks=all, retries>0, in-flight<=5). "
-     "librdkafka's enable.idempotence defaults to false."),
+     ("The Java client enables idempotence by default (acks=all, retries>0, in-flight<=5). "
+     "librdkafka's enable.idempotence defaults to false.")),
     ("Keyed partitioning",
-     "Java hashes keys with murmur2. librdkafka's default partitioner is consistent_random "
+     ("Java hashes keys with murmur2. librdkafka's default partitioner is consistent_random "
      "(CRC32), so the same key can land on a different partition. Set "
-     "partitioner=murmur2_random to match Java."),
+     "partitioner=murmur2_random to match Java.")),
     ("Compression levels",
-     "Java has one level key per codec; librdkafka has a single compression.level; "
-     "kafka-python has none."),
+     ("Java has one level key per codec; librdkafka has a single compression.level; "
+     "kafka-python has none.")),
 ]
 
 

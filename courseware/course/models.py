@@ -24,7 +24,7 @@ class Lesson(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["order"]
+        ordering = ["order"]  # noqa: RUF012 (Django Meta)
 
     def __str__(self) -> str:
         return f"{self.order}. {self.title}"
@@ -64,14 +64,14 @@ class Question(models.Model):
     demo_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["kind", "order", "slug"]
+        ordering = ["kind", "order", "slug"]  # noqa: RUF012
 
     def __str__(self) -> str:
         return self.title or self.slug
 
 
 class LearnerQuerySet(models.QuerySet):
-    def for_learner(self, learner: dict) -> "LearnerQuerySet":
+    def for_learner(self, learner: dict) -> LearnerQuerySet:
         """Rows of one learner; ``learner`` is {"user": u} or {"anon_id": s}."""
         return self.filter(**learner)
 
@@ -125,4 +125,4 @@ class DebugSubmission(models.Model):
     objects = LearnerQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at"]  # noqa: RUF012

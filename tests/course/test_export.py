@@ -39,7 +39,7 @@ def _yaml_lines(yaml: str) -> dict[str, str]:
         indent = (len(line) - len(line.lstrip())) // 2
         key, _, value = line.strip().partition(":")
         key = key.strip().strip('"')
-        stack = stack[:indent] + [key]
+        stack = [*stack[:indent], key]
         if value.strip():
             out[".".join(stack)] = value.strip().strip('"')
     return out
@@ -84,7 +84,7 @@ def test_every_mapped_key_is_a_kafka_producer_key():
 
 
 def test_kafka_python_kwargs_are_real_keyword_arguments(out):
-    kw, notes, missing = export.kafka_python_kwargs(ProducerConfig.from_dict(PROPS).to_dict()
+    kw, _notes, _missing = export.kafka_python_kwargs(ProducerConfig.from_dict(PROPS).to_dict()
                                                     | {}, "b:9092")
     # The oracle: kafka-python's own list of KafkaProducer settings.
     assert set(kw) <= set(KafkaProducer.DEFAULT_CONFIG), set(kw) - set(KafkaProducer.DEFAULT_CONFIG)

@@ -6,17 +6,17 @@ stretch of virtual time and checks the symptom on the events, metrics and stored
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import lz4.frame
 import pytest
 from kafka.record.default_records import DefaultRecordBatch
 
-from courseware.course.services.engine import RunStats, build_preset, attach, run_preset
+from courseware.course.services.engine import RunStats, attach, build_preset, run_preset
 from producer_core import presets
 
 
-@lru_cache(maxsize=None)
+@cache
 def run(preset: str, ms: int) -> RunStats:
     return run_preset(preset, ms)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from . import render
@@ -93,7 +93,7 @@ class Page:
     extra: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mistakes() -> tuple[Page, ...]:
     pages = []
     for doc in _docs("mistakes"):
@@ -103,7 +103,7 @@ def mistakes() -> tuple[Page, ...]:
     return tuple(sorted(pages, key=lambda p: p.order))
 
 
-@lru_cache(maxsize=None)
+@cache
 def debug_scenarios() -> tuple[Page, ...]:
     pages = []
     for doc in _docs("debug"):
@@ -115,7 +115,7 @@ def debug_scenarios() -> tuple[Page, ...]:
     return tuple(sorted(pages, key=lambda p: p.order))
 
 
-@lru_cache(maxsize=None)
+@cache
 def incident() -> Page:
     doc = parse((CONTENT_DIR / "incident.md").read_text(encoding="utf-8"), "incident.md")
     require(doc, "slug", "title", "before", "after")

@@ -62,9 +62,9 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     if not fix:
         g.error = "write at least one key=value setting"
         return g
+    from producer_core import presets
     from producer_core.config import ProducerConfig
     from producer_core.errors import ConfigError
-    from producer_core import presets
 
     degraded_cfg = dict(presets.load(spec["degraded"]).get("config", {}))
     degraded_cfg.update(fix)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_FM = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_FM = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
 class ContentError(ValueError):
@@ -46,7 +46,7 @@ def parse(text: str, path: str = "<string>") -> Document:
 
 def split_sections(body: str) -> dict[str, str]:
     """``## Heading`` sections of a body, keyed by lower-cased heading text."""
-    parts = re.split(r"^## +(.+?)\s*$", body, flags=re.M)
+    parts = re.split(r"^## +(.+?)\s*$", body, flags=re.MULTILINE)
     out: dict[str, str] = {}
     for i in range(1, len(parts), 2):
         out[parts[i].strip().lower()] = parts[i + 1].strip()

@@ -25,7 +25,7 @@ import markdown
 
 from .frontmatter import ContentError
 
-_BLOCK = re.compile(r"^```(lab|checkpoint|measure)([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
+_BLOCK = re.compile(r"^```(lab|checkpoint|measure)([^\n]*)\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 _ATTR = re.compile(r"(\w[\w-]*)=(\S+)")
 _PRESET_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
