@@ -226,6 +226,8 @@ async def run_labs(base: str, port: int, n: int, preset: str, seconds: float,
     if rate is not None:
         for v in viewers:
             await v.ws.send({"type": "workload", "rate": rate})
+        await asyncio.gather(*(v.wait_for(lambda s: s["lab"]["workload"].get("rate") == rate,
+                                          60) for v in viewers))
     await asyncio.sleep(2.0)  # warm up
     starts = [v.state["now_ms"] for v in viewers]
     for v in viewers:
@@ -253,8 +255,11 @@ async def config_latency(base: str, port: int, repeats: int, background: int,
     for v in others:
         await v.start()
     if rate is not None:
+        await asyncio.gather(*(v.wait_for(lambda s: s is not None, 60) for v in others))
         for v in others:
             await v.ws.send({"type": "workload", "rate": rate})
+        await asyncio.gather(*(v.wait_for(lambda s: s["lab"]["workload"].get("rate") == rate,
+                                          60) for v in others))
     viewer = Viewer(port, new_session_cookie(base), "kafka-defaults")
     await viewer.start()
     await viewer.wait_for(lambda s: s is not None, 30)

@@ -30,7 +30,7 @@ _UNCHANGED = None  # diff() returns None when nothing changed
 
 def diff(old: Any, new: Any) -> dict | None:
     """The op turning ``old`` into ``new``, or ``None`` when they are equal."""
-    if old == new:
+    if old is new or old == new:
         return _UNCHANGED
     if isinstance(old, dict) and isinstance(new, dict):
         return _diff_dict(old, new)

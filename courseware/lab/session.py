@@ -23,6 +23,7 @@ from typing import Any
 
 from courseware.lab.commands import Command, CommandError
 from courseware.lab.delta import diff
+from courseware.lab.frames import FrameBuilder
 from courseware.lab.pacing import Pacer, wall_ms
 
 DEFAULT_PRESET = "kafka-defaults"
@@ -65,6 +66,7 @@ class LabSession:
         self.last_step: dict | None = None
         self.notice: str | None = None
         self.dirty = True
+        self._changed = True
         self.created_wall = wall_ms()
         self.build_ms = 0.0  # time the last frame took to build (snapshot + diff + JSON)
         self.fps = 0.0  # frames per second this lab really sends (set by its runner)
@@ -100,6 +102,7 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.sim = sim
+        self.frames = FrameBuilder(sim)
         self._recent.clear()
         self._events_seen = 0
         self.pacer.anchor(sim.now_ms)
@@ -200,6 +203,7 @@ class LabSession:
             exc.ref = cmd.ref if exc.ref is None else exc.ref
             raise
         self.dirty = True
+        self._changed = True  # the next frame refreshes every section
         return result
 
     def _cmd_pause(self, cmd: Command) -> dict:
@@ -315,9 +319,15 @@ class LabSession:
 
     # ---- frames -------------------------------------------------------------------------
 
-    def state(self) -> dict:
-        """The whole state a browser draws: the engine's snapshot plus the lab's own."""
-        snap = self.sim.snapshot()
+    def state(self, full: bool = False) -> dict:
+        """The whole state a browser draws: the engine's snapshot plus the lab's own.
+
+        Slow sections are refreshed every few frames (``courseware.lab.frames``); ``full``
+        or a pending command refreshes everything now.
+        """
+        snap = dict(self.frames.build(full=full or self._changed))
+        self._changed = False
+        snap["timeline"] = dict(snap.get("timeline") or {})
         _bound(snap)
         snap["lab"] = {
             "id": self.lab_id.rsplit(".", 1)[-1],
@@ -355,7 +365,7 @@ class LabSession:
         lab must hold the same base for the next delta to apply.
         """
         if self._last_sent is None:
-            self._last_sent = self.state()
+            self._last_sent = self.state(full=True)
             self.dirty = False
         return _json({"type": "frame", "seq": self.seq, "full": True, "state": self._last_sent})
 
@@ -385,11 +395,13 @@ class LabSession:
 
 def _bound(snap: dict) -> None:
     """Trim the snapshot's lists to the lab's frame bounds (the engine bounds them too)."""
-    for part in snap.get("partitions") or []:
-        queue = part.get("queue")
-        if isinstance(queue, list) and len(queue) > MAX_QUEUE_BOXES:
-            part["more"] = int(part.get("more") or 0) + len(queue) - MAX_QUEUE_BOXES
-            part["queue"] = queue[:MAX_QUEUE_BOXES]
+    # never mutate in place: the previous frame (the delta base) may share these objects
+    parts = snap.get("partitions") or []
+    if any(len(p.get("queue") or ()) > MAX_QUEUE_BOXES for p in parts):
+        snap["partitions"] = [
+            {**p, "queue": p["queue"][:MAX_QUEUE_BOXES],
+             "more": int(p.get("more") or 0) + len(p["queue"]) - MAX_QUEUE_BOXES}
+            if len(p.get("queue") or ()) > MAX_QUEUE_BOXES else p for p in parts]
     timeline = snap.get("timeline") or {}
     for key, limit in (("batches", MAX_TIMELINE_BATCHES), ("arrivals", MAX_ARRIVALS),
                        ("events", MAX_EVENTS)):

@@ -24,7 +24,11 @@
         return Object.prototype.hasOwnProperty.call(op.u, key) ? op.u[key] : byId[key];
       });
     }
-    if ("s" in op) return (old || []).slice(op.s).concat(op.a);
+    if ("s" in op) {
+      var src = old || [];
+      var end = "c" in op ? op.s + op.c : src.length;
+      return src.slice(op.s, end).concat(op.a);
+    }
     throw new Error("unknown delta op " + Object.keys(op).join(","));
   }
   global.applyDelta = applyDelta;

@@ -157,6 +157,7 @@
     if (seed && document.activeElement !== seed) seed.value = lab.seed;
     var pr = $("preset");
     if (pr && document.activeElement !== pr && lab.preset) pr.value = lab.preset;
+    if (ws && ws.readyState === 1 && lab.fps !== undefined) setConn("live · " + fmtNum(lab.fps, 0) + " fps", "ok");
     var banner = $("banner");
     if (banner) {
       var text = "";

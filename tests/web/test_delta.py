@@ -37,6 +37,15 @@ def test_ring_moving_on_sends_only_the_new_items():
     new = old[5:] + [{"t": 100 + i, "kind": "y"} for i in range(5)]
     op = diff(old, new)
     assert op == {"s": 5, "a": new[-5:]}
+
+
+def test_ring_whose_newest_items_changed_keeps_the_common_part():
+    old = [{"t": i, "n": 1} for i in range(100)]
+    new = [dict(x) for x in old[3:]] + [{"t": 100, "n": 1}]
+    new[-2]["n"] = 4  # the last bucket of the old list was still filling
+    op = diff(old, new)
+    assert op == {"s": 3, "c": 96, "a": new[-2:]}
+    assert apply(old, op) == new
     assert apply(old, op) == new
 
 

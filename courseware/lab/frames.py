@@ -1,0 +1,96 @@
+"""What one lab frame carries, built cheaply enough for many labs at 20 frames a second.
+
+``Simulation.snapshot()`` is the authority (docs/SEAMS.md §1) and costs about a
+millisecond; fifty labs at 20 fps would spend the whole event loop on it.  Most of a
+frame changes slowly, though, so a ``FrameBuilder`` refreshes the state in tiers:
+
+* every frame — virtual time, partition queues, buffer pool, in-flight requests, the
+  application's view, and the timeline's batches (a batch that completed never changes
+  again, so its entry is built once and reused);
+* every 2nd frame — the timeline's arrival buckets;
+* every 4th frame, and whenever asked (connect, resync, after any command) — the whole
+  ``snapshot()``: metrics, cluster, config, notes, events.
+
+The result has exactly the snapshot's keys.  It uses the engine's own section builders
+(``producer_core.snapshot``); should their shape change, it falls back to ``snapshot()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SLOW_EVERY = 4
+ARRIVALS_EVERY = 2
+
+
+class FrameBuilder:
+    """Builds a simulation's frame state, refreshing slow sections every few frames."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.count = 0
+        self._last: dict | None = None
+        self._done: dict[int, tuple[Any, dict]] = {}  # id(batch) -> (batch, final entry)
+        self._fast_ok = True
+
+    def build(self, full: bool = False) -> dict:
+        n = self.count
+        self.count += 1
+        if full or self._last is None or not self._fast_ok or n % SLOW_EVERY == 0:
+            self._last = self.sim.snapshot()
+            return self._last
+        try:
+            self._last = self._fast(arrivals=n % ARRIVALS_EVERY == 0)
+        except (AttributeError, ImportError, KeyError, TypeError) as exc:
+            # The engine's internals moved on: stay correct with the full snapshot.
+            log.warning("lab frames: fast path disabled (%s: %s)", type(exc).__name__, exc)
+            self._fast_ok = False
+            self._last = self.sim.snapshot()
+        return self._last
+
+    def _fast(self, arrivals: bool) -> dict:
+        from producer_core.snapshot import (
+            TIMELINE_BATCHES, arrivals_section, partitions_section,
+        )
+        from producer_core.workload import merge_stats
+
+        sim = self.sim
+        producer = sim.producer
+        now = sim.now_ms
+        last = self._last
+        state = dict(last)
+        state["now_ms"] = now
+        state["partitions"] = partitions_section(producer, sim.cluster.topics(), now)
+        pool = producer.pool.snapshot()
+        pool["waiters"] = max(pool["waiters"], 0)
+        state["pool"] = pool
+        state["inflight"] = producer.client.snapshot(list(sim.cluster.broker_ids), now)
+        state["app"] = merge_stats([w.stats() for w in sim.workloads])
+        recent = list(producer.accumulator.recent)[-TIMELINE_BATCHES:]
+        timeline = dict(last["timeline"])
+        timeline["batches"] = self._batches(recent, now)
+        if arrivals:
+            timeline["arrivals"] = arrivals_section(recent, now)
+        state["timeline"] = timeline
+        return state
+
+    def _batches(self, recent: list, now: int) -> list[dict]:
+        from producer_core.snapshot import batch_entry
+
+        done = self._done
+        out = []
+        keep: dict[int, tuple[Any, dict]] = {}
+        for b in recent:
+            cached = done.get(id(b))
+            if cached is not None and cached[0] is b:
+                entry = cached[1]
+            else:
+                entry = batch_entry(b, now)
+            if entry["outcome"] is not None:
+                keep[id(b)] = (b, entry)  # final: its entry never changes again
+            out.append(entry)
+        self._done = keep
+        return out
