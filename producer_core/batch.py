@@ -434,7 +434,7 @@ class ProducerBatch:
             self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
         else:
             self.estimate = RECORD_BATCH_OVERHEAD + unc
-        if appended > self.max_record_size:
+        if appended > self.max_record_size:  # noqa: PLR1730 (hot path: no call)
             self.max_record_size = appended
         if now_ms == self.last_append_ms and n:
             self.arr_n[-1] += 1
