@@ -329,9 +329,10 @@ class Sender:
             self._send_produce_request(node, blist, now)
         timeout = min(result.next_ready_check_delay_ms, not_ready_timeout,
                       max(0, acc.next_batch_expiry_ms - now))
-        for b in self.in_flight_batches.values():
-            timeout = min(timeout, max(0, b.created_ms + self.delivery_timeout_ms - now))
-            break  # oldest first (insertion order is drain order)
+        if self.in_flight_batches:
+            # In-flight batches expire too: wake up for the earliest deadline.
+            first = min(b.created_ms for b in self.in_flight_batches.values())
+            timeout = min(timeout, max(0, first + self.delivery_timeout_ms - now))
         if batches:
             timeout = 0  # more may be drainable right away (size limit, other nodes)
         return timeout
