@@ -225,7 +225,8 @@ def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
                   kafka_python=to_kafka_python(ordered, bootstrap))
 
 
-def _plain(v) -> str:
+def plain(v) -> str:
+    """A value as a properties file writes it."""
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
@@ -234,7 +235,7 @@ def _plain(v) -> str:
 def to_properties(props: dict, bootstrap: str) -> str:
     lines = ["# producer.properties (Apache Kafka 4.x Java client)",
              f"bootstrap.servers={bootstrap}"]
-    lines += [f"{k}={_plain(v)}" for k, v in props.items()]
+    lines += [f"{k}={plain(v)}" for k, v in props.items()]
     return "\n".join(lines) + "\n"
 
 

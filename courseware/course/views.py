@@ -231,8 +231,10 @@ def export(request):
         return render(request, "course/export.html", {
             "error": str(exc), "text": text or _as_text(params), "bootstrap": bootstrap,
             "differences": export_mod.DIFFERENCES}, status=400)
+    # Show what was written (the lab sends its whole effective config; defaults drop out).
+    shown = "\n".join(f"{k}={export_mod.plain(v)}" for k, v in result.props.items())
     return render(request, "course/export.html", {
-        "result": result, "text": text or _as_text(params), "bootstrap": bootstrap,
+        "result": result, "text": shown, "bootstrap": bootstrap,
         "differences": export_mod.DIFFERENCES})
 
 
