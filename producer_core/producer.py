@@ -262,8 +262,6 @@ class Producer:
         self._closed = True
         if first:
             self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
-            if self.interceptors is not None:
-                pass
         if timeout_ms != 0:
             self.sender.initiate_close()
             self._drive_until(lambda: not self.sender.running, timeout_ms, what="close()",
@@ -384,19 +382,6 @@ class Producer:
                                 f"{type(hv).__name__}")
             out.append((hk, None if hv is None else bytes(hv)))
         return tuple(out)
-
-    def _serialize(self, topic: str, key: Any, value: Any, headers: tuple) -> tuple:
-        if key is None or (self._key_passthrough and type(key) is bytes):
-            kb = key
-        else:
-            kb = _call_serializer(self._key_ser, topic, key, headers, "key",
-                                  self.config.key_serializer)
-        if value is None or (self._value_passthrough and type(value) is bytes):
-            vb = value
-        else:
-            vb = _call_serializer(self._value_ser, topic, value, headers, "value",
-                                  self.config.value_serializer)
-        return kb, vb
 
     def _send(self, topic: Any, value: Any, key: Any, headers: Any, partition: Any,
               timestamp_ms: Any, callback: Any, on_return: ReturnCallback | None,
