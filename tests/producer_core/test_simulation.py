@@ -149,3 +149,39 @@ def test_trace_is_one_line_per_event_and_bounded():
     assert all(line.split()[0].isdigit() for line in lines)
     assert any("batch.completed" in line for line in lines)
     assert Simulation(seed=1).trace_lines() == []
+
+
+def test_every_producer_event_kind_is_published_with_its_declared_fields():
+    from producer_core.events import KINDS
+
+    sim = Simulation(config={"linger.ms": 2, "batch.size": 2048, "buffer.memory": 65536,
+                             "max.block.ms": 200, "request.timeout.ms": 400,
+                             "delivery.timeout.ms": 1500},
+                     topics={"orders": 2}, brokers=2, replication_factor=1, seed=8)
+    seen = []
+    sim.events.subscribe(seen.append)
+    sim.producer.send("missing", value=b"x")  # metadata wait, then send.failed
+    sim.producer.partitions_for("orders")
+    leader0 = sim.cluster.leader("orders", 0)
+    sim.cluster.fail_next(leader0, 1, "MESSAGE_TOO_LARGE")
+    for i in range(40):
+        sim.producer.send("orders", value=b"v" * 200, partition=0)
+    sim.producer.flush()
+    sim.cluster.fail_next(leader0, 1, "NOT_ENOUGH_REPLICAS")
+    sim.producer.send("orders", value=b"r", partition=0)
+    sim.producer.flush()
+    sim.cluster.cut_network(leader0)
+    returned = []
+    for i in range(60):
+        sim.producer.send_async("orders", b"z" * 1500, partition=0, thread=f"t{i}",
+                                on_return=lambda f, b: returned.append(b))
+    sim.run_for(3000)
+    kinds = {e.kind for e in seen}
+    mine = {"record.appended", "send.blocked", "send.unblocked", "send.failed",
+            "batch.created", "batch.closed", "batch.drained", "batch.completed",
+            "batch.retry", "batch.expired", "batch.split", "request.sent",
+            "request.completed", "request.failed", "pool.allocate", "pool.free", "pool.wait",
+            "pool.exhausted", "metadata.request", "metadata.update", "producer.init"}
+    assert mine <= kinds, sorted(mine - kinds)
+    for e in seen:
+        assert set(e.data) == set(KINDS[e.kind]), e.kind
