@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -182,7 +183,12 @@ def debug_list(request):
     return render(request, "course/debug_list.html", {"pages": content.debug_scenarios()})
 
 
-def debug_detail(request, slug: str):
+async def debug_detail(request, slug: str):
+    """Show the scenario; on POST grade the diagnosis by replaying the engine.
+
+    Async so the replay (seconds of CPU) runs in a worker thread of its own instead of the
+    thread every synchronous view shares; database work stays in sync helpers.
+    """
     page = content.find(content.debug_scenarios(), slug)
     if page is None:
         raise Http404(f"no debug scenario {slug!r}")
@@ -191,23 +197,32 @@ def debug_detail(request, slug: str):
     if request.method == "POST":
         form = DebugAnswerForm(request.POST, cause_choices=choices)
         if form.is_valid():
-            result = debugging.grade(page, form.cleaned_data["causes"], form.cleaned_data["fix"])
+            result = await sync_to_async(debugging.grade, thread_sensitive=False)(
+                page, form.cleaned_data["causes"], form.cleaned_data["fix"])
             if result.error:
                 form.add_error("fix", result.error)
             else:
-                DebugSubmission.objects.create(
-                    scenario=page.slug, causes=form.cleaned_data["causes"],
-                    fix=result.fix, passed=result.passed, result=result.as_dict(),
-                    **progress.learner(request))
+                await sync_to_async(_save_debug_submission)(request, page, form, result)
     else:
         form = DebugAnswerForm(cause_choices=choices)
+    return await sync_to_async(_render_debug)(request, page, form, result)
+
+
+def _save_debug_submission(request, page, form, result) -> None:
+    DebugSubmission.objects.create(
+        scenario=page.slug, causes=form.cleaned_data["causes"], fix=result.fix,
+        passed=result.passed, result=result.as_dict(), **progress.learner(request))
+
+
+def _render_debug(request, page, form, result):
     who = progress.peek_learner(request)
     last = (DebugSubmission.objects.for_learner(who).filter(scenario=page.slug).first()
             if who else None)
     ctx = {"page": page, "segments": _segments(page.body, who), "form": form,
            "result": result, "last": last}
     status = 422 if (request.method == "POST" and form.errors and not request.htmx) else 200
-    return render(request, _partial(request, "course/debug.html", "answer"), ctx, status=status)
+    return render(request, _partial(request, "course/debug.html", "answer"), ctx,
+                  status=status)
 
 
 def incident(request):
