@@ -70,16 +70,16 @@ class MetadataView:
 class PendingProduce:
     """An ``acks=all`` produce request waiting for followers that are not there yet."""
 
-    __slots__ = ("generation", "ready_f", "request", "response", "timer", "waiting")
+    __slots__ = ("conn", "ready_f", "request", "response", "timer", "waiting")
 
     def __init__(self, request: ProduceRequest, response: ProduceResponse, ready_f: float,
-                 generation: int) -> None:
+                 conn: Connection) -> None:
         self.request = request
         self.response = response
         self.waiting: set[TopicPartition] = set()
         self.ready_f = ready_f
         self.timer: Any = None
-        self.generation = generation
+        self.conn = conn
 
 
 class Broker:
@@ -117,6 +117,9 @@ class Broker:
         self.stale_until = max(self.stale_until, self.cluster.now_ms + duration_ms)
 
     # ---- connection --------------------------------------------------------------------
+    # Every request is handled against the Connection object it arrived on: when that
+    # connection closes, a new one takes its place and the old one's leftovers (a request
+    # being processed, an acks=all wait) finish on their own without muting the new one.
 
     def receive(self, request: Any, on_response: Callable[[Any], None]) -> None:
         """A request put on the wire now by the producer (broker up and reachable)."""
@@ -130,60 +133,61 @@ class Broker:
             c.outstanding[request.request_id] = on_response
         c.queue.append((arrival, request, size if produce else 0))
         if not c.busy:
-            self._start_next()
+            self._start_next(c)
 
-    def _start_next(self) -> None:
-        c = self.conn
-        if c.busy or not c.queue:
+    def _start_next(self, c: Connection) -> None:
+        if c.busy or not c.queue or c.state != "open":
             return
         arrival, request, nbytes = c.queue.popleft()
         start = max(arrival, c.busy_f)
         done = start + self.cluster.network.processing_ms(self.id, nbytes, self.extra_ms)
         c.busy = True
-        gen = c.generation
-        self.cluster.scheduler.call_at(due(done), lambda: self._handle(request, done, gen),
+        self.cluster.scheduler.call_at(due(done), lambda: self._handle(c, request, done),
                                        priority=PRIORITY_NETWORK)
 
-    def _release(self, ready_f: float) -> None:
+    def _release(self, c: Connection, ready_f: float) -> None:
         """The connection's current request is answered: unmute, start the next one."""
-        c = self.conn
         c.busy_f = ready_f
         c.busy = False
-        self._start_next()
+        self._start_next(c)
 
-    def _respond(self, request_id: int, response: Any, ready_f: float, gen: int) -> None:
-        c = self.conn
+    def _respond(self, c: Connection, request_id: int, response: Any, ready_f: float) -> None:
         deliver_f = ready_f + self.cluster.network.one_way_ms(self.id)
 
         def deliver() -> None:
-            if c.generation != gen:
-                return  # connection torn down meanwhile: the response is lost
+            if c.state != "open":
+                return  # the connection went away meanwhile: the response is lost
             cb = c.outstanding.pop(request_id, None)
             if cb is not None:
                 cb(response)
 
         self.cluster.scheduler.call_at(due(deliver_f), deliver, priority=PRIORITY_NETWORK)
-        self._release(ready_f)
+        self._release(c, ready_f)
 
-    def _handle(self, request: Any, done_f: float, gen: int) -> None:
-        if gen != self.conn.generation or not self.up:
+    def _handle(self, c: Connection, request: Any, done_f: float) -> None:
+        # A request being processed when its client closed the connection is still
+        # carried out (Kafka's handler threads finish it; only the answer is lost).
+        if not self.up or c.state == "lost":
             return
         self.requests_handled += 1
         if isinstance(request, ProduceRequest):
-            self._produce(request, done_f, gen)
+            self._produce(c, request, done_f)
         elif isinstance(request, MetadataRequest):
-            self._respond(request.request_id, self._metadata(request), done_f, gen)
+            self._respond(c, request.request_id, self._metadata(request), done_f)
         elif isinstance(request, InitProducerIdRequest):
             resp = InitProducerIdResponse(request.request_id, self.cluster._next_producer_id(), 0)
-            self._respond(request.request_id, resp, done_f, gen)
+            self._respond(c, request.request_id, resp, done_f)
         else:  # pragma: no cover - send() rejects other types
             raise TypeError(f"unsupported request {type(request).__name__}")
 
     # ---- stop / disconnect -------------------------------------------------------------
 
     def drop_connection(self, notify: bool) -> None:
-        """Tear the connection down: with ``notify`` every waiting request gets
-        ``Disconnected`` after about one round trip; otherwise (network cut) silence."""
+        """The broker or the network dropped the connection: requests on it are lost.
+
+        With ``notify`` (broker stopped) every request waiting for an answer gets
+        ``Disconnected`` after about one round trip; otherwise (network cut) silence.
+        """
         c = self.conn
         waiting = list(c.outstanding.items())
         for p in self.pending:
@@ -192,7 +196,8 @@ class Broker:
             for tp in p.waiting:
                 self.cluster._pending_by_tp.get(tp, {}).pop(p, None)
         self.pending.clear()
-        c.reset()
+        c.close("lost")
+        self.conn = c.successor()
         if notify:
             delay = self.cluster.network.params(self.id).rtt_ms
             at = due(self.cluster.now_ms + delay)
@@ -200,6 +205,20 @@ class Broker:
                 self.cluster.scheduler.call_at(
                     at, lambda cb=cb, rid=rid: cb(Disconnected(rid, self.id, "broker stopped")),
                     priority=PRIORITY_NETWORK)
+
+    def client_closed(self) -> None:
+        """The producer closed its connection (e.g. after ``request.timeout.ms``).
+
+        Requests still unread in the socket are gone; the one being processed (and any
+        ``acks=all`` wait) completes on the broker — its records stay in the log — but
+        nobody receives the answer.  The next request opens a fresh connection that does
+        not wait behind the old one.
+        """
+        c = self.conn
+        if not c.outstanding and not c.busy and not c.queue:
+            return
+        c.close("closed")
+        self.conn = c.successor()
 
     # ---- Metadata ----------------------------------------------------------------------
 
@@ -225,7 +244,7 @@ class Broker:
             return None
         return LeaderHint(leader, epoch)
 
-    def _produce(self, request: ProduceRequest, done_f: float, gen: int) -> None:
+    def _produce(self, c: Connection, request: ProduceRequest, done_f: float) -> None:
         cluster = self.cluster
         parts: dict[TopicPartition, PartitionResponse] = {}
         response = ProduceResponse(request.request_id, parts)
@@ -238,9 +257,9 @@ class Broker:
             if self.fail_count == 0:
                 self.fail_error = None
             if acks == 0:
-                self._release(done_f)
+                self._release(c, done_f)
             else:
-                self._respond(request.request_id, response, done_f, gen)
+                self._respond(c, request.request_id, response, done_f)
             return
 
         ready_f = done_f
@@ -286,14 +305,14 @@ class Broker:
                     ready_f = max(ready_f, done_f + wait)
 
         if acks == 0:
-            self._release(done_f)
+            self._release(c, done_f)
             return
         if not blocked:
-            self._respond(request.request_id, response, ready_f, gen)
+            self._respond(c, request.request_id, response, ready_f)
             return
         # acks=all and an in-sync follower is down: the request waits (the connection
         # stays muted) until the controller shrinks the ISR or the request times out.
-        pending = PendingProduce(request, response, ready_f, gen)
+        pending = PendingProduce(request, response, ready_f, c)
         pending.waiting.update(blocked)
         self.pending.append(pending)
         for tp in blocked:
@@ -331,8 +350,8 @@ class Broker:
                 pending.timer.cancel()
             if pending in self.pending:
                 self.pending.remove(pending)
-            self._respond(pending.request.request_id, pending.response, pending.ready_f,
-                          pending.generation)
+            self._respond(pending.conn, pending.request.request_id, pending.response,
+                          pending.ready_f)
 
     def isr_changed(self, pending: PendingProduce, tp: TopicPartition) -> None:
         """The ISR of a partition this request waits on changed: maybe it can complete.

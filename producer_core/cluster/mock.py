@@ -159,6 +159,16 @@ class MockCluster:
             return
         broker.receive(request, on_response)
 
+    def close_connection(self, node: int) -> None:
+        """The producer closed its connection to ``node`` (Kafka's client does so when a
+        request times out).  Answers still due on it are dropped; a request the broker
+        was already processing still takes effect (a retry may then duplicate it unless
+        the producer is idempotent); the next ``send`` opens a new connection."""
+        broker = self.brokers.get(node)
+        if broker is None:
+            raise ValueError(f"no broker {node!r}; brokers are {self.broker_ids}")
+        broker.client_closed()
+
     # ---- reads -------------------------------------------------------------------------
 
     def topics(self) -> dict[str, int]:

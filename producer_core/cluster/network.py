@@ -141,36 +141,34 @@ class NetworkModel:
 
 
 class Connection:
-    """The producer's single connection to one broker (Kafka multiplexes all request
-    types on it).  ``generation`` changes whenever the connection is torn down (broker
-    stopped, network cut), so late events for the old connection are ignored."""
+    """One TCP connection from the producer to a broker (Kafka multiplexes every request
+    type on it).  ``state`` is ``open``, ``closed`` (the client closed it: answers are
+    dropped, what the broker already read still runs) or ``lost`` (broker stopped or
+    network cut: everything on it is gone).  A closed connection is replaced by its
+    ``successor()``; the producer's link to the broker (``uplink_free_f``) carries over."""
 
-    __slots__ = (
-        "broker",
-        "busy",
-        "busy_f",
-        "generation",
-        "last_arrival_f",
-        "outstanding",
-        "queue",
-        "uplink_free_f",
-    )
+    __slots__ = ("broker", "busy", "busy_f", "generation", "last_arrival_f", "outstanding",
+                 "queue", "state", "uplink_free_f")
 
-    def __init__(self, broker: int) -> None:
+    def __init__(self, broker: int, generation: int = 0, uplink_free_f: float = 0.0) -> None:
         self.broker = broker
-        self.generation = 0
-        self.uplink_free_f = 0.0  # when the producer's link to this broker is free again
+        self.generation = generation
+        self.state = "open"
+        self.uplink_free_f = uplink_free_f  # when the producer's link is free again
         self.last_arrival_f = 0.0  # TCP order: nothing arrives before its predecessor
         self.busy_f = 0.0  # when the broker finished the previous request (float ms)
         self.busy = False  # a request of this connection is being handled (muted)
         self.queue: deque = deque()  # arrived or in-transit requests, in order
         self.outstanding: dict[int, Any] = {}  # request_id -> callback awaiting a response
 
-    def reset(self) -> None:
-        self.generation += 1
-        self.busy = False
+    def close(self, state: str) -> None:
+        """End this connection: unread requests and pending answers are dropped."""
+        self.state = state
         self.queue.clear()
         self.outstanding.clear()
+
+    def successor(self) -> Connection:
+        return Connection(self.broker, self.generation + 1, self.uplink_free_f)
 
     def transmit(self, now_f: float, wire_ms: float, one_way_ms: float) -> float:
         """Put a request on the wire; return its (float) arrival time at the broker."""

@@ -297,3 +297,21 @@ def test_same_seed_same_timings():
         return [rig.responses[r][0] for r in sorted(rig.responses)]
 
     assert run(7) == run(7)
+
+
+def test_client_close_drops_answers_but_the_request_in_progress_still_lands():
+    rig = Rig(network={"jitter": 0})
+    rig.cluster.slow_broker(1, 100)  # each request takes ~100 ms on broker 1
+    first = rig.produce(1, {TP0: make_batch(2)})
+    queued = rig.produce(1, {TP0: make_batch(3)})
+    rig.run(20)  # the first is being processed, the second waits behind it (muted)
+    rig.cluster.close_connection(1)  # the producer gave up (request.timeout.ms)
+    rig.cluster.slow_broker(1, 0)
+    fresh = rig.produce(1, {TP0: make_batch(4)})
+    rig.run(30)
+    # the new connection does not wait for the old one's 100 ms request
+    assert rig.part(fresh).error is ErrorCode.NONE and rig.responses[fresh][0] < 50
+    rig.run(200)
+    assert first not in rig.responses and queued not in rig.responses
+    counts = [DefaultRecordBatch(b).records_count for b in rig.cluster.log("orders", 0)]
+    assert sorted(counts) == [2, 4]  # the request in progress landed; the unread one did not
