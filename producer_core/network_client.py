@@ -250,6 +250,11 @@ class NetworkClient:
     def _disconnected(self, n: _Node) -> None:
         now = self.scheduler.now_ms
         n.state = "disconnected"
+        # Tell the broker side the socket is gone: its unanswered requests are dropped and
+        # the next connection does not queue behind them (MockCluster.close_connection).
+        close = getattr(self.cluster, "close_connection", None)
+        if close is not None:
+            close(n.id)
         n.backoff_until = now + exponential_backoff(
             self.reconnect_backoff_ms, self.reconnect_backoff_max_ms, n.failures, self._rng)
         n.failures += 1
