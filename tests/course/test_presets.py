@@ -47,7 +47,7 @@ def test_compression_demo_ratio_comes_from_real_lz4_bytes():
     metric = sim.producer.metrics()["compression-rate-avg"]
     assert metric < 0.6
     ratios = []
-    for p in range(6):
+    for p in range(presets.load("lesson-compression")["cluster"]["topics"]["orders"]):
         for raw in sim.cluster.log("orders", p):
             batch = DefaultRecordBatch(bytearray(raw))   # kafka-python, an independent decoder
             assert batch.validate_crc()
@@ -150,3 +150,31 @@ def test_uncompressed_json_saturates_a_thin_link_and_zstd_fits():
     assert after.metrics["compression-rate-avg"] < 0.4
     assert before.throughput < 0.8 * after.throughput
     assert before.metrics["record-queue-time-avg"] > 10 * after.metrics["record-queue-time-avg"]
+
+
+def test_compressed_batches_carry_more_records_as_the_ratio_estimate_falls():
+    sim, _ = build_preset("lesson-compression")
+    full: list[int] = []
+    sim.events.subscribe(lambda ev: full.append(ev.data["records"])
+                         if ev.data["reason"] == "full" else None, kinds=["batch.closed"])
+    sim.run_for(1500)
+    assert len(full) > 60
+    early, late = full[:20], full[-20:]
+    assert sum(late) / len(late) > 1.3 * (sum(early) / len(early)), (early, late)
+
+
+def test_failover_keeps_each_partition_in_sequence_order():
+    sim, _ = build_preset("lesson-failover")
+    sim.run_for(6000)
+    checked = 0
+    for p in range(6):
+        expected = None
+        for raw in sim.cluster.log("orders", p):
+            batch = DefaultRecordBatch(bytearray(raw))
+            assert batch.validate_crc()
+            if expected is not None:
+                assert batch.base_sequence == expected, f"orders-{p}: gap or duplicate"
+            n = sum(1 for _ in batch)
+            expected = batch.base_sequence + n
+            checked += n
+    assert checked > 20_000
