@@ -227,6 +227,21 @@ class BufferPool:
             self._allocated(w.size)
         w.on_done(ok, err)
 
+    def close(self) -> None:
+        """Kafka's ``BufferPool.close``: every waiting thread fails ("Producer closed while
+        allocating memory"), giving back what it had collected."""
+        from producer_core.errors import KafkaError
+
+        while self._waiters:
+            w = self._waiters.popleft()
+            if w.accumulated:
+                if w.got_pooled:
+                    self.free_count += 1
+                else:
+                    self.non_pooled_available += w.accumulated
+                w.accumulated = 0
+            self._finish(w, False, KafkaError("Producer closed while allocating memory"))
+
     def snapshot(self) -> dict:
         """SEAMS §1 ``pool`` (without the app-level fields the simulation adds)."""
         avail = self.available_memory()

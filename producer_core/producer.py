@@ -261,6 +261,7 @@ class Producer:
         first = not self._closed
         self._closed = True
         if first:
+            self.pool.close()
             self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
         if timeout_ms != 0:
             self.sender.initiate_close()
@@ -276,6 +277,7 @@ class Producer:
         if self._closed:
             return
         self._closed = True
+        self.pool.close()
         self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
         self.sender.initiate_close()
 

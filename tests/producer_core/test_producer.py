@@ -323,3 +323,67 @@ def test_interceptors_hear_about_errors_raised_at_the_call():
     with pytest.raises(SerializationError):
         sim.producer.send("orders", value=12345)
     assert heard == [("orders", "SerializationError")]
+
+
+def test_closing_fails_threads_waiting_for_memory():
+    sim = Simulation(config={"buffer.memory": 32768, "batch.size": 16384, "linger.ms": 0},
+                     topics={"orders": 1}, brokers=1, replication_factor=1, seed=3)
+    sim.producer.partitions_for("orders")
+    sim.cluster.cut_network(1)
+    returned = []
+    for i in range(4):
+        sim.producer.send_async("orders", b"x" * 15000, thread=f"t{i}",
+                                on_return=lambda f, b: returned.append(f))
+    assert len(returned) == 2 and sim.producer.pool.queued() == 2
+    sim.producer.close(0)
+    assert len(returned) == 4
+    assert all("Producer closed while allocating memory" in str(f.exception())
+               for f in returned[2:])
+    pool = sim.producer.pool
+    assert pool.queued() == 0
+
+
+def test_with_strict_ordering_a_retried_batch_goes_before_the_next_one(stored):
+    # max.in.flight=1 mutes the partition while its batch is in flight, and a retried
+    # batch returns to the head of the queue: the next batch cannot overtake it.
+    sim = Simulation(config={"linger.ms": 0, "max.in.flight.requests.per.connection": 1,
+                             "request.timeout.ms": 1000, "delivery.timeout.ms": 10_000,
+                             "enable.idempotence": False},
+                     topics={"orders": 1}, brokers=1, replication_factor=1, seed=3)
+    sim.producer.partitions_for("orders")
+    sim.cluster.slow_broker(1, 3000)
+    drained = []
+    sim.events.subscribe(lambda e: drained.append((e.t_ms, e.data["batch_id"])),
+                         ["batch.drained"])
+    completed = {}
+    sim.events.subscribe(lambda e: completed.setdefault(e.data["batch_id"], e.t_ms),
+                         ["batch.completed"])
+    first = sim.producer.send("orders", value=b"a")
+    sim.run_for(1)
+    second = sim.producer.send("orders", value=b"b")
+    sim.run_for(900)
+    assert [b for _, b in drained] == [1]  # the second batch waits behind the muted one
+    sim.cluster.slow_broker(1, 0)
+    sim.producer.flush()
+    assert first.exception() is None and second.exception() is None
+    assert [b for _, b in drained] == [1, 1, 2]
+    assert drained[2][0] >= completed[1]
+    assert [r.value for r in stored(sim, "orders", 0)][-2:] == [b"a", b"b"]
+
+
+def test_a_callback_may_send_while_batches_expire():
+    sim = Simulation(config={"linger.ms": 0, "request.timeout.ms": 500,
+                             "delivery.timeout.ms": 600},
+                     topics={"orders": 1}, brokers=1, replication_factor=1, seed=3)
+    sim.producer.partitions_for("orders")
+    sim.cluster.stop_broker(1)
+    follow = []
+
+    def on_done(md, exc):
+        if exc is not None and not follow:
+            follow.append(sim.producer.send("orders", value=b"again"))
+
+    sim.producer.send("orders", value=b"first", callback=on_done)
+    sim.run_for(2000)
+    assert follow and follow[0].done()  # the follow-up also expired, cleanly
+    assert sim.producer.pool.available_memory() == sim.producer.pool.total_memory
