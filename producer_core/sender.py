@@ -59,9 +59,11 @@ class IdempotenceState:
     sequence keep being retried (the broker answers a duplicate with the original
     offset, so nothing is written twice) but no batch gets a new sequence; once every
     sequenced batch has resolved, the producer starts over with a fresh producer id and
-    sequence 0 everywhere.  Simplified: Kafka tracks this per partition and bumps the
-    epoch of the same producer id; we pause new batches of every partition and ask the
-    cluster for a new producer id.
+    sequence 0 everywhere under a bumped epoch of the same producer id (KIP-360's
+    client-side bump: the brokers then fence any late request of the old epoch with
+    ``INVALID_PRODUCER_EPOCH``, so a request that timed out on the client but reaches the
+    broker afterwards cannot land behind newer records).  Simplified: Kafka tracks the gap
+    per partition; we pause new batches of every partition until it is resolved.
     """
 
     def __init__(self) -> None:
@@ -89,6 +91,10 @@ class IdempotenceState:
         self.in_flight.clear()
         self.needs_reset = False
 
+    def bump_epoch(self) -> None:
+        """Same producer id, next epoch, every partition back to sequence 0."""
+        self.set_producer_id(self.producer_id, self.producer_epoch + 1)
+
     def first_in_flight_sequence(self, tp: TopicPartition) -> int:
         lst = self.in_flight.get(tp)
         return lst[0].base_sequence if lst else NO_SEQUENCE
@@ -113,8 +119,8 @@ class IdempotenceState:
         lst = self.in_flight.get(batch.tp)
         if lst is not None and batch in lst:
             lst.remove(batch)
-        if batch.producer_id != self.producer_id:
-            return  # a batch of an earlier producer id: its gap no longer matters
+        if batch.producer_id != self.producer_id or batch.producer_epoch != self.producer_epoch:
+            return  # a batch of an earlier producer id or epoch: its gap no longer matters
         if acked:
             last = batch.base_sequence + batch.records_count - 1
             if last > self.last_acked.get(batch.tp, -1):
@@ -219,6 +225,14 @@ class Sender:
             return None
         if idem.needs_reset and (idem.any_in_flight() or self.client.has_in_flight("produce")):
             return None  # wait until every sequenced batch has resolved
+        if idem.needs_reset and 0 <= idem.producer_epoch < 32767:
+            idem.bump_epoch()
+            self._restart_sequences()
+            if self.events is not None:
+                self.events.publish("producer.init", producer_id=idem.producer_id,
+                                    epoch=idem.producer_epoch)
+            self.wakeup()
+            return None
         node = self.client.least_loaded_node(self._known_nodes(), now)
         if node is None:
             return self._min_connection_delay(now)
@@ -235,11 +249,7 @@ class Sender:
             had_reset = idem.needs_reset
             idem.set_producer_id(resp.producer_id, resp.producer_epoch)
             if had_reset:
-                # Sequences restart at 0: queued batches get new ones when drained.
-                for _tp, dq in self.acc.partitions():
-                    for b in dq:
-                        if b.has_sequence:
-                            b.set_producer_state(-1, -1, NO_SEQUENCE)
+                self._restart_sequences()
             if self.events is not None:
                 self.events.publish("producer.init", producer_id=resp.producer_id,
                                     epoch=resp.producer_epoch)
@@ -247,6 +257,13 @@ class Sender:
         else:
             self.metadata.request_update()
             self.wakeup_at(now + self.config.retry_backoff_ms)
+
+    def _restart_sequences(self) -> None:
+        # Sequences restart at 0: queued batches get new ones when drained.
+        for _tp, dq in self.acc.partitions():
+            for b in dq:
+                if b.has_sequence:
+                    b.set_producer_state(-1, -1, NO_SEQUENCE)
 
     def _known_nodes(self) -> list[int]:
         return list(self.metadata.brokers) or list(self._bootstrap())
@@ -342,7 +359,7 @@ class Sender:
         idem = self.idem
         if not first.has_sequence:
             return not idem.can_start_sequences
-        if first.producer_id != idem.producer_id:
+        if first.producer_id != idem.producer_id or first.producer_epoch != idem.producer_epoch:
             return True
         first_seq = idem.first_in_flight_sequence(tp)
         return (first_seq != NO_SEQUENCE and first.has_sequence
@@ -518,7 +535,8 @@ class Sender:
         if batch.attempts >= self.retries:
             return False
         if self.idem is not None and batch.has_sequence:
-            if batch.producer_id != self.idem.producer_id:
+            if batch.producer_id != self.idem.producer_id \
+                    or batch.producer_epoch != self.idem.producer_epoch:
                 return False
             if error is ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
                 # Retry unless this batch is the very next one the broker expects, or a
