@@ -97,3 +97,12 @@ def test_retry_and_error_counters():
     assert m["record-retry-total"] == 1
     assert m["record-error-total"] == 1
     assert m["topic.orders.record-error-total"] == 1
+
+
+def test_percentiles_in_one_pass_agree_with_single_ones():
+    from producer_core.metrics import percentiles
+
+    hist = {3: 10, 1: 5, 40: 2, 7: 30, 1000: 1}
+    total = sum(hist.values())
+    qs = (0.5, 0.99, 0.01, 0.95, 1.0)
+    assert percentiles(hist, total, qs) == [percentile(hist, total, q) for q in qs]
