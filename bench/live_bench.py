@@ -300,9 +300,11 @@ def main() -> None:
     proc, base, port = start_server(tmp)
     try:
         print("== 2. concurrent labs on one daphne process (real WebSocket clients, loopback)")
-        sweep = [(10, None), (25, None), (50, None), (50, 500), (75, 500), (100, 500)]
+        # kafka-defaults sends 5000 records/s: one core simulates a few such labs at 1x.
+        # A learner watching in slow motion or a lesson's small workload is lighter.
+        sweep = [(5, None), (10, None), (25, 500), (50, 500), (50, 100), (75, 100)]
         if args.quick:
-            sweep = [(10, None), (50, None), (50, 500)]
+            sweep = [(10, None), (50, 500), (50, 100)]
         for n, rate in sweep:
             r = asyncio.run(run_labs(base, port, n, "kafka-defaults", seconds, rate))
             ok = "sustained" if r["fps_min"] >= 18 else "NOT sustained"

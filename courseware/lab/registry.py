@@ -201,15 +201,21 @@ class LabRunner:
                 pass
 
     async def _advance(self, period: float) -> None:
-        """Advance in slices of a few ms of CPU, yielding between them; share the tick."""
+        """Advance in slices of a few ms of CPU, yielding between them.
+
+        The labs being watched share one period's CPU: what frames leave of 80% of it is
+        split evenly, so frames keep their rate and a busy process slows the labs down
+        (each shows its effective speed) instead of stalling every socket.
+        """
         active = max(1, self.registry.active_count())
-        budget_ms = max(SLICE_MS, period * 1000.0 * 0.7 / active)
+        frames_ms = self.registry.frame_load_s() * 1000.0
+        share_ms = max(0.5, (period * 1000.0 * 0.8 - frames_ms) / active)
         spent = 0.0
         while True:
             started = time.perf_counter()
-            reached = self.session.advance(min(SLICE_MS, budget_ms - spent))
+            reached = self.session.advance(min(SLICE_MS, share_ms - spent))
             spent += (time.perf_counter() - started) * 1000.0
-            if reached or spent >= budget_ms:
+            if reached or spent >= share_ms:
                 return
             await asyncio.sleep(0)
 
@@ -240,6 +246,7 @@ class LabRegistry:
         self._reaper: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._agg: tuple[float, float, int] | None = None
 
     @property
     def max_labs(self) -> int:
@@ -251,18 +258,29 @@ class LabRegistry:
 
     @property
     def max_total_rate(self) -> int:
-        return int(_setting("LAB_MAX_TOTAL_RATE", 1_000_000))
+        return int(_setting("LAB_MAX_TOTAL_RATE", 100_000))
 
     @property
     def idle_ms(self) -> float:
         return float(_setting("LAB_IDLE_SECONDS", 600)) * 1000.0
 
+    def _aggregates(self) -> tuple[float, int]:
+        # Every lab asks on every tick: recompute at most every 20 ms (not O(labs²)).
+        now = time.perf_counter()
+        if self._agg is None or now - self._agg[0] > 0.02:
+            watched = [r for r in self.labs.values() if r.viewers]
+            load = sum(r.frame_cost_s for r in watched)
+            active = sum(1 for r in watched if not r.session.paused) or 1
+            self._agg = (now, load, active)
+        return self._agg[1], self._agg[2]
+
     def frame_load_s(self) -> float:
         """CPU seconds one round of frames costs over the labs being watched."""
-        return sum(r.frame_cost_s for r in self.labs.values() if r.viewers)
+        return self._aggregates()[0]
 
     def active_count(self) -> int:
-        return sum(1 for r in self.labs.values() if r.viewers and not r.session.paused) or 1
+        """Labs being watched and running (at least 1)."""
+        return self._aggregates()[1]
 
     def get(self, lab_id: str) -> LabRunner | None:
         runner = self.labs.get(lab_id)
@@ -318,7 +336,10 @@ class LabRegistry:
                 raise CapacityError(
                     f"The lab server is at capacity ({self.max_labs} live labs in this "
                     f"process). Please try again in a few minutes.")
-            session = LabSession(lab_id, preset=preset, seed=seed, max_rate=self.max_rate)
+            # Building a simulation takes a noticeable fraction of a second (workload data
+            # is generated up front): do it off the event loop so running labs keep going.
+            session = await asyncio.to_thread(LabSession, lab_id, preset=preset, seed=seed,
+                                              max_rate=self.max_rate)
             runner = LabRunner(self, session)
             self.check_total_rate(None, runner.rate)
             await runner.start()

@@ -141,8 +141,8 @@ class LabSession:
         reached = True
         before = self.sim.now_ms
         while self.sim.now_ms < target:
-            # ~40 engine steps are a few ms of CPU: check the deadline that often
-            self._run_until(target, budget_steps=40)
+            # ~10 engine steps are about a millisecond of CPU: check the deadline that often
+            self._run_until(target, budget_steps=10)
             if self.sim.now_ms < target and time.perf_counter() >= deadline:
                 reached = False
                 break
