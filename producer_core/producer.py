@@ -27,8 +27,10 @@ would have returned.  From inside a simulation callback nothing may drive time: 
 refuses a flush from a callback) and ``close()`` becomes ``close(0)`` (as Kafka does).
 
 Simplified: serialization happens before the metadata wait (Kafka serializes after it;
-only the moment of a serialization error differs), and ``partitioner.availability.
-timeout.ms`` is accepted but not modelled.
+only the moment of a serialization error differs); ``partitioner.availability.
+timeout.ms`` is accepted but not modelled; a direct ``send()`` costs no simulated time
+(the application's CPU per record is modelled by workload threads, see
+:mod:`producer_core.workload` and :mod:`producer_core.timemodel`).
 """
 
 from __future__ import annotations
