@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from . import export as export_mod
 from .forms import DebugAnswerForm, SignUpForm
 from .models import Answer, DebugSubmission, Lesson, Question
-from .services import checking, content, debugging, measure, progress
+from .services import checking, content, debugging, measure, progress, replay
 from .services import render as rendering
 
 
@@ -225,10 +225,23 @@ def _render_debug(request, page, form, result):
                   status=status)
 
 
-def incident(request):
+async def incident(request):
+    """The story; on POST replay the incident with the learner's own settings."""
     page = content.incident()
-    return render(request, "course/incident.html", {
-        "page": page, "segments": _segments(page.body, progress.peek_learner(request))})
+    fix_text = ""
+    result = None
+    if request.method == "POST":
+        fix_text = request.POST.get("fix", "")
+        result = await sync_to_async(replay.replay, thread_sensitive=False)(fix_text)
+    return await sync_to_async(_render_incident)(request, page, fix_text, result)
+
+
+def _render_incident(request, page, fix_text, result):
+    ctx = {"page": page, "segments": _segments(page.body, progress.peek_learner(request)),
+           "fix_text": fix_text, "result": result, "replay_ms": replay.REPLAY_MS}
+    status = 422 if (result and result.error and not request.htmx) else 200
+    return render(request, _partial(request, "course/incident.html", "replay"), ctx,
+                  status=status)
 
 
 def export(request):

@@ -6,19 +6,24 @@ stretch of virtual time and checks the symptom on the events, metrics and stored
 
 from __future__ import annotations
 
-from functools import cache
-
 import lz4.frame
 import pytest
 from kafka.record.default_records import DefaultRecordBatch
 
-from courseware.course.services.engine import RunStats, attach, build_preset, run_preset
+from courseware.course.services.engine import (
+    RunStats,
+    attach,
+    build_preset,
+    cached_run,
+    run_preset,
+)
+from courseware.course.services.replay import REPLAY_MS
 from producer_core import presets
 
 
-@cache
 def run(preset: str, ms: int) -> RunStats:
-    return run_preset(preset, ms)
+    """One shared, memoised run per (preset, duration) — also used by the pages' baselines."""
+    return cached_run(preset, ms)
 
 
 def stored(st: RunStats) -> int:
@@ -95,22 +100,22 @@ def test_steady_demos_deliver_their_offered_rate(preset, rate):
 
 
 def test_incident_exhausts_the_buffer_and_blocks_every_application_thread():
-    st = run("incident", 115_000)
-    app = st.snapshot["app"]
-    cfg = presets.load("incident")
-    threads = cfg["workload"][0]["threads"]
-    assert st.pool_exhausted > 0 and app["buffer_exhausted"] > 0
-    assert app["blocked_threads"] == threads
-    assert app["send_block_ms_max"] >= cfg["config"]["max.block.ms"]
-    assert st.retries > 0  # the stale-metadata retry loop
+    # REPLAY_MS: the moment the incident page compares fixes against (one shared run).
+    st = run("incident", REPLAY_MS)
+    app, pool = st.snapshot["app"], st.snapshot["pool"]
+    threads = presets.load("incident")["workload"][0]["threads"]
+    assert pool["available"] < 16384                          # not one batch.size left
+    assert app["blocked_threads"] == threads                  # every application thread waits
+    assert st.longest_block_ms > 5_000                       # ...for seconds, not ms
+    assert st.retries > 0                                     # the stale-metadata retry loop
 
 
 def test_incident_fix_keeps_threads_unblocked():
-    st = run("incident-fixed", 65_000)
+    st = run("incident-fixed", REPLAY_MS)
     app = st.snapshot["app"]
     assert st.pool_exhausted == 0 and app["buffer_exhausted"] == 0
     assert app["blocked_threads"] == 0
-    assert app["send_block_ms_max"] <= presets.load("incident-fixed")["config"]["max.block.ms"]
+    assert st.longest_block_ms <= presets.load("incident-fixed")["config"]["max.block.ms"]
     assert st.snapshot["pool"]["available"] > 0
     assert any("Expiring" in e for e in st.errors)  # stuck records fail fast instead
 

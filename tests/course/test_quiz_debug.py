@@ -107,3 +107,17 @@ def test_debug_view_saves_the_submission_and_returns_the_partial(client, course)
     assert sub.passed and sub.fix == {"batch.size": "65536"}
     r = client.post("/debug/throughput-drop/", {"fix": "batch.size=65536"})
     assert r.status_code == 422 and "Name at least one cause" in r.content.decode()
+
+
+def test_incident_replay_with_the_fix_keeps_the_api_up(client, course):
+    from courseware.course.services import replay
+
+    bad = replay.replay("linger.ms=-3")
+    assert "linger.ms" in bad.error and not bad.passed
+    r = client.post("/incident/", {"fix": "max.block.ms=1000\ndelivery.timeout.ms=30000\n"
+                                          "request.timeout.ms=10000"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert body.lstrip().startswith('<section id="replay"')
+    assert "The API survives." in body
+    assert "8 of 8" in body          # the original run, for comparison

@@ -10,10 +10,9 @@ fix brings throughput back to at least ``recover_fraction`` of the healthy run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..export import ExportError, parse_properties
-from .engine import RunStats, run_preset
+from .engine import RunStats, cached_run
 
 
 @dataclass
@@ -36,9 +35,8 @@ def _fmt_rate(x: float) -> str:
     return f"{x:,.0f} msg/s"
 
 
-@lru_cache(maxsize=16)
 def _baseline(preset: str, duration_ms: int) -> RunStats:
-    return run_preset(preset, duration_ms)
+    return cached_run(preset, duration_ms)
 
 
 def _row(st: RunStats) -> dict:
@@ -80,7 +78,7 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     from producer_core.scenario import ScenarioError
 
     try:
-        fixed = _row(run_preset(spec["degraded"], duration, config_overrides=fix))
+        fixed = _row(cached_run(spec["degraded"], duration, config_overrides=fix))
     except ScenarioError as exc:
         g.error = f"that setting cannot be replayed: {exc}"
         return g

@@ -8,7 +8,8 @@ the same stream the lab and the trace read.
 from __future__ import annotations
 
 import copy
-from collections import Counter
+import json
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 
@@ -32,6 +33,14 @@ class RunStats:
     snapshot: dict = field(default_factory=dict)
     compressed_bytes: int = 0
     uncompressed_bytes: int = 0
+    end_ms: int = 0
+    blocked_since: dict = field(default_factory=dict)  # thread -> when its send() blocked
+
+    @property
+    def longest_block_ms(self) -> int:
+        """Longest send() block: finished ones, or ones still blocked when the run ended."""
+        ongoing = [self.end_ms - t for t in self.blocked_since.values()]
+        return max([self.max_blocked_ms, *ongoing])
 
     @property
     def throughput(self) -> float:
@@ -69,8 +78,10 @@ def attach(sim, duration_ms: int) -> RunStats:
             st.pool_exhausted += 1
         elif k == "send.blocked":
             st.send_blocked += 1
+            st.blocked_since[d.get("thread")] = ev.t_ms
         elif k == "send.unblocked":
             st.max_blocked_ms = max(st.max_blocked_ms, int(d.get("waited_ms") or 0))
+            st.blocked_since.pop(d.get("thread"), None)
         elif k == "send.failed":
             st.records_failed += 1
             st.errors[str(d.get("error"))] += 1
@@ -97,6 +108,38 @@ def run_preset(preset: dict | str, duration_ms: int | None = None,
     duration = int(duration_ms or data.get("duration_ms") or 10_000)
     st = attach(sim, duration)
     sim.run_for(duration)
+    st.end_ms = sim.now_ms
     st.metrics = dict(sim.producer.metrics())
     st.snapshot = sim.snapshot()
+    return st
+
+
+_CACHE: OrderedDict[str, RunStats] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def cached_run(preset_id: str, duration_ms: int,
+               config_overrides: dict | None = None) -> RunStats:
+    """``run_preset`` memoised on what determines the run: seed, *effective* producer config,
+    cluster, workload, faults and duration. The engine is deterministic, so baselines,
+    learners' replays of the same fix, and tests share one run per process (a fix equal to
+    a shipped preset's config reuses that run). Treat the result as read-only."""
+    from producer_core import presets
+    from producer_core.config import ProducerConfig
+
+    data = presets.load(preset_id)
+    cfg = dict(data.get("config", {}))
+    cfg.update(config_overrides or {})
+    key = json.dumps({"seed": data.get("seed"),
+                      "config": ProducerConfig.from_dict(cfg).to_dict(),
+                      "cluster": data.get("cluster"), "workload": data.get("workload"),
+                      "faults": data.get("faults"), "duration_ms": int(duration_ms)},
+                     sort_keys=True, default=str)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    st = run_preset(preset_id, duration_ms, config_overrides=config_overrides)
+    _CACHE[key] = st
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return st
