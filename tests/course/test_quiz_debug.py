@@ -121,3 +121,18 @@ def test_incident_replay_with_the_fix_keeps_the_api_up(client, course):
     assert body.lstrip().startswith('<section id="replay"')
     assert "The API survives." in body
     assert "8 of 8" in body          # the original run, for comparison
+
+
+def test_a_buffer_still_filling_before_the_outage_ends_counts_as_postponed():
+    from courseware.course.services import replay
+    from courseware.course.services.engine import RunStats
+
+    st = RunStats(duration_ms=65_000)
+    mib = 2**20
+    st.pool_used = {t: (t // 1000) * mib for t in range(1000, 65_000, 1000)}  # +1 MiB/s
+    st.snapshot = {"pool": {"available": 60 * mib}}
+    full = replay.projected_full_ms(st)
+    assert full == pytest.approx(64_000 + 60_000, abs=1_000)   # 60 MiB more at 1 MiB/s
+    assert full < replay.outage_end_ms()                       # so it would still run out
+    st.pool_used = {t: 40 * mib for t in range(1000, 65_000, 1000)}  # flat: expiry keeps up
+    assert replay.projected_full_ms(st) is None

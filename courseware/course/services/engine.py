@@ -35,6 +35,7 @@ class RunStats:
     uncompressed_bytes: int = 0
     end_ms: int = 0
     blocked_since: dict = field(default_factory=dict)  # thread -> when its send() blocked
+    pool_used: dict = field(default_factory=dict)  # t_ms -> buffer bytes in use (per second)
 
     @property
     def longest_block_ms(self) -> int:
@@ -107,7 +108,12 @@ def run_preset(preset: dict | str, duration_ms: int | None = None,
     sim, data = build_preset(preset, config_overrides, seed)
     duration = int(duration_ms or data.get("duration_ms") or 10_000)
     st = attach(sim, duration)
-    sim.run_for(duration)
+    # Sample buffer use every second: a trend shows whether memory is still filling up.
+    step = 1000
+    while sim.now_ms + step < duration:
+        sim.run_for(step)
+        st.pool_used[sim.now_ms] = sim.snapshot()["pool"]["used"]
+    sim.run_for(duration - sim.now_ms)
     st.end_ms = sim.now_ms
     st.metrics = dict(sim.producer.metrics())
     st.snapshot = sim.snapshot()
