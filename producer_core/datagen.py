@@ -13,6 +13,7 @@ few thousand and hands them out cheaply (what the workload threads use).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -161,23 +162,21 @@ class ValuePool:
     """Pre-generated values handed out in a seeded order: cheap per record, and varied
     enough that a batch rarely holds the same value twice."""
 
-    __slots__ = ("_i", "_n", "_step", "values")
+    __slots__ = ("_n", "next", "values")
 
     def __init__(self, kind: str, rng: random.Random, size_hint: int, count: int = 2048) -> None:
         if kind == "fixed":
             count = 1
         self.values = [generate(kind, rng, size_hint) for _ in range(count)]
-        self._n = len(self.values)
-        self._i = rng.randrange(self._n)
+        n = self._n = len(self.values)
+        start = rng.randrange(n)
         # A stride coprime with the pool size visits every value before repeating.
-        step = rng.randrange(1, max(2, self._n))
-        while self._n > 1 and _gcd(step, self._n) != 1:
+        step = rng.randrange(1, max(2, n))
+        while n > 1 and _gcd(step, n) != 1:
             step += 1
-        self._step = step
-
-    def next(self) -> bytes:
-        self._i = (self._i + self._step) % self._n
-        return self.values[self._i]
+        order = [self.values[(start + k * step) % n] for k in range(1, n + 1)]
+        # ``next()`` is the C-level iterator of an endless cycle: per-record cost ~0.
+        self.next = itertools.cycle(order).__next__
 
     @property
     def mean_size(self) -> float:

@@ -19,6 +19,7 @@ count as ``shed`` (an API would have timed them out).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 from collections import Counter
@@ -169,6 +170,12 @@ class _KeyGen:
                 acc += 1.0 / k
                 self.cdf.append(acc)
 
+    def next_fn(self):
+        """The per-record key function (C-level for ``none``)."""
+        if self.mode == "none":
+            return itertools.repeat(None).__next__
+        return self.next
+
     def next(self) -> bytes | None:
         mode = self.mode
         if mode == "none":
@@ -241,15 +248,19 @@ class _AppThread:
         on_return = self._on_return
         callback = w._on_complete if spec.track_outcomes else None
         next_value = w.values.next
-        next_key = w.keygen.next
+        next_key = w.keygen.next_fn()
         base_us = timemodel.RECORD_CPU_US
         byte_us = w._byte_ns / 1000.0
         iv = w.interval_us
         bursty = spec.pattern == "bursty"
         quota = self.quota
         sync = spec.sync
+        # The thread's clock and counters live in locals inside the loop and are written
+        # back before anything else can look at them (a blocked send, a return).
+        cpu = self.cpu_us
         while True:
             if quota is not None and self.sent >= quota:
+                self.cpu_us = cpu
                 self.finish()
                 return
             if iv:
@@ -258,20 +269,25 @@ class _AppThread:
                     skipped = int((floor - self.next_due_us) // iv) + 1
                     w.shed += skipped
                     self.next_due_us += skipped * iv
-                t = max(self.next_due_us, self.cpu_us)
+                t = max(cpu, self.next_due_us)
                 if bursty:
                     t = w.burst_adjust(t)
+                if t >= horizon:
+                    self.cpu_us = cpu
+                    self.schedule(int(t // 1000.0))
+                    return
+                self.next_due_us = t + iv
             else:
-                t = self.cpu_us
-            if t >= horizon:
-                self.schedule(int(t // 1000.0))
-                return
+                t = cpu
+                if t >= horizon:
+                    self.cpu_us = cpu
+                    self.schedule(int(t // 1000.0))
+                    return
             value = next_value()
             key = next_key()
             # Modelled CPU inside send(): per record, plus per byte (copy, and the codec).
-            self.cpu_us = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
-            if iv:
-                self.next_due_us = t + iv
+            cpu = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
+            self.cpu_us = cpu
             self.sent += 1
             w.send_calls += 1
             self._returned = None
@@ -295,7 +311,7 @@ class _AppThread:
                 w._record_return(fut, blocked_ms)
                 if blocked_ms:
                     # The thread was stuck in send(): its clock moves to when it returned.
-                    self.cpu_us = max(self.cpu_us, w.sched.now_ms * 1000.0)
+                    cpu = self.cpu_us = max(cpu, w.sched.now_ms * 1000.0)
             else:
                 w.returns += 1  # the common case: returned at once, record queued
             if sync and self._wait_for_result(fut):
