@@ -157,7 +157,7 @@
     if (seed && document.activeElement !== seed) seed.value = lab.seed;
     var pr = $("preset");
     if (pr && document.activeElement !== pr && lab.preset) pr.value = lab.preset;
-    if (ws && ws.readyState === 1 && lab.fps !== undefined) setConn("live · " + fmtNum(lab.fps, 0) + " fps", "ok");
+    if (ws && ws.readyState === 1 && lab.fps !== undefined) setConn(fmtNum(lab.fps, 0) + " fps", "ok");
     var banner = $("banner");
     if (banner) {
       var text = "";
@@ -413,10 +413,10 @@
   }
 
   // ---- timeline ------------------------------------------------------------------------
-  var hist = { batches: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {} };
+  var hist = { batches: new Map(), seen: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {} };
   var tl = { follow: true, endMs: 0, windowMs: 200, auto: true };
   function historyReset(s) {
-    hist.batches = new Map(); hist.arrivals = []; hist.events = []; hist.lastArrival = -1; hist.lastEvent = -1;
+    hist.batches = new Map(); hist.seen = new Map(); hist.arrivals = []; hist.events = []; hist.lastArrival = -1; hist.lastEvent = -1;
     hist.resetAt = s.now_ms; fillWorkloadSoon();
   }
   function fillWorkloadSoon() { wlFilled = false; setTimeout(fillWorkload, 0); }
@@ -424,10 +424,10 @@
     var t = s.timeline || {};
     // A config change starts a new producer (generation) whose batch ids start again.
     var gen = (s.producer || {}).generation || 1;
-    (t.batches || []).forEach(function (b) { hist.batches.set(gen + ":" + b.id, b); });
+    (t.batches || []).forEach(function (b) { var k = gen + ":" + b.id; hist.batches.set(k, b); hist.seen.set(k, s.now_ms); });
     if (hist.batches.size > 4000) {
       var drop = hist.batches.size - 3000, it = hist.batches.keys();
-      for (var i = 0; i < drop; i++) hist.batches.delete(it.next().value);
+      for (var i = 0; i < drop; i++) { var k2 = it.next().value; hist.batches.delete(k2); hist.seen.delete(k2); }
     }
     (t.arrivals || []).forEach(function (a) { if (a.t > hist.lastArrival || hist.lastArrival < 0) hist.arrivals.push(a); });
     if ((t.arrivals || []).length) hist.lastArrival = t.arrivals[t.arrivals.length - 1].t;
@@ -495,11 +495,14 @@
       ctx.fillRect(x(a.t), top + li * laneH + 1, 1, h);
     });
     // batches
-    hist.batches.forEach(function (b) {
+    hist.batches.forEach(function (b, key) {
       var li = hist.laneIndex[b.topic + "-" + b.partition]; if (li === undefined) return;
-      var closed = b.closed_ms === null || b.closed_ms === undefined ? s.now_ms : b.closed_ms;
+      // A pending batch that dropped out of the frame's recent list is drawn up to the
+      // last time the server showed it, not as if it were still in flight now.
+      var seen = hist.seen.get(key), upTo = seen !== undefined ? Math.min(s.now_ms, seen) : s.now_ms;
+      var closed = b.closed_ms === null || b.closed_ms === undefined ? upTo : b.closed_ms;
       var done = b.acked_ms !== null && b.acked_ms !== undefined ? b.acked_ms : null;
-      var last = done !== null ? done : s.now_ms;
+      var last = done !== null ? done : upTo;
       if (last < start || b.created_ms > end) return;
       var y = top + li * laneH, h1 = Math.max(7, Math.floor(laneH * 0.42));
       var x0 = x(b.created_ms), x1 = Math.max(x0 + 2, x(closed));

@@ -80,7 +80,7 @@ def test_changing_linger_ms_changes_what_the_timeline_shows(page, live_server_ur
     after = _linger_spans(page, changed_at)
     assert min(after) >= 25, after
     assert state(page, ".config['linger.ms']") == 25
-    assert page.locator(".cfg-field[data-key='linger.ms'] .changed").is_visible()
+    page.locator(".cfg-field[data-key='linger.ms'] .changed").wait_for(state="visible")
     page.wait_for_timeout(400)
     page.screenshot(path=str(artifacts_dir / "lab-linger-25.png"))
 
@@ -115,8 +115,17 @@ def test_stopping_a_leader_broker_shows_the_failover(page, live_server_url, arti
     for topic, partition in led:
         p = next(x for x in now if x["topic"] == topic and x["partition"] == partition)
         assert p["leader"] != leader and leader not in p["isr"]
-    table = page.inner_text("#leaders")
-    assert f"b{leader}" not in [cell.strip() for cell in table.split("\t")]
+    page.click(".leaders-box summary")  # the partition table: leader, ISR, epoch
+    for topic, partition in led:
+        p = next(x for x in now if x["topic"] == topic and x["partition"] == partition)
+        row = page.locator("#leaders tr", has_text=f"{topic}-{partition}").first
+        page.wait_for_function(
+            f"() => document.querySelector('#leaders').innerText.includes('{topic}-{partition}')")
+        cells = row.locator("td").all_inner_texts()
+        assert cells[1] != f"b{leader}" and str(leader) not in cells[2].split(","), cells
+        assert int(cells[3]) >= 1  # a new leader epoch
+        qrow = page.inner_text(f"#queues .qrow[data-tp='{topic}-{partition}']")
+        assert f"leader b{leader}" not in qrow
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts_dir / "lab-failover.png"))
 
@@ -126,7 +135,9 @@ def test_step_mode_advances_one_event_at_a_time(page, live_server_url, artifacts
     page.locator("body").press(".")
     page.wait_for_function("() => { const l = document.getElementById('lab').labDebug().state.lab;"
                            " return l.paused && l.last_step; }")
-    assert page.inner_text("#btn-pause") == "Resume"
+    # the page draws on the next animation frame: wait for the button, then read
+    page.wait_for_function("() => document.getElementById('btn-pause').textContent === 'Resume'")
+    page.wait_for_selector("#banner:not([hidden])")
     first = state(page, ".lab.last_step")
     assert first["events"] >= 1 and first["engine_steps"] >= 1
     banner = page.inner_text("#banner")
