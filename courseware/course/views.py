@@ -238,7 +238,7 @@ async def incident(request):
 
 def _render_incident(request, page, fix_text, result):
     ctx = {"page": page, "segments": _segments(page.body, progress.peek_learner(request)),
-           "fix_text": fix_text, "result": result, "replay_ms": replay.REPLAY_MS}
+           "fix_text": fix_text, "result": result, "replay_s": replay.REPLAY_MS // 1000}
     status = 422 if (result and result.error and not request.htmx) else 200
     return render(request, _partial(request, "course/incident.html", "replay"), ctx,
                   status=status)
