@@ -73,6 +73,7 @@ class RecordAccumulator:
         self.next_batch_expiry_ms = 2**62
         self.recent: deque[ProducerBatch] = deque(maxlen=200)  # timeline (SEAMS §1)
         self.on_batch_created: Callable[[ProducerBatch], None] | None = None
+        self.metadata: Any = None  # the producer's metadata, when append() is not given one
         # append() result registers (see its docstring)
         self.last_partition = -1
         self.batch_is_full = False
@@ -108,7 +109,7 @@ class RecordAccumulator:
     # -- append -------------------------------------------------------------------------
 
     def append(self, topic: str, partition: int, timestamp_ms: int, key: bytes | None,
-               value: bytes | None, headers: Any, now_ms: int, metadata: Any,
+               value: bytes | None, headers: Any, now_ms: int, metadata: Any = None,
                buffer_size: int = 0, future: FutureRecordMetadata | None = None
                ) -> FutureRecordMetadata | None:
         """Add one record to its partition's last batch, or to a new batch.
@@ -130,6 +131,8 @@ class RecordAccumulator:
         info = self._topics.get(topic)
         if info is None:
             info = self._topic(topic)
+        if metadata is None:
+            metadata = self.metadata
         cur = None
         if partition < 0:
             part = info.partitioner
