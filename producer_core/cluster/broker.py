@@ -17,7 +17,8 @@ validator, then the producer-state check):
    ``CORRUPT_MESSAGE``;
 5. idempotent producers: duplicate → success with the original offset; gap →
    ``OUT_OF_ORDER_SEQUENCE_NUMBER`` (see ``partition_log``);
-6. append with the next offsets; ``acks=0`` gets no response at all.
+6. append with the next offsets; ``acks=0`` gets no response at all (if it failed, the
+   broker closes the connection instead, as Kafka does).
 """
 
 from __future__ import annotations
@@ -206,6 +207,13 @@ class Broker:
                     at, lambda cb=cb, rid=rid: cb(Disconnected(rid, self.id, "broker stopped")),
                     priority=PRIORITY_NETWORK)
 
+    def _acks0_failed(self, c: Connection) -> None:
+        """An ``acks=0`` request failed: there is no response to carry the error, so the
+        broker closes the connection — Kafka's way of telling such a producer to refresh
+        its metadata (other requests on it see ``Disconnected``)."""
+        if c is self.conn:
+            self.drop_connection(notify=True)
+
     def client_closed(self) -> None:
         """The producer closed its connection (e.g. after ``request.timeout.ms``).
 
@@ -257,7 +265,7 @@ class Broker:
             if self.fail_count == 0:
                 self.fail_error = None
             if acks == 0:
-                self._release(c, done_f)
+                self._acks0_failed(c)
             else:
                 self._respond(c, request.request_id, response, done_f)
             return
@@ -305,7 +313,10 @@ class Broker:
                     ready_f = max(ready_f, done_f + wait)
 
         if acks == 0:
-            self._release(c, done_f)
+            if any(r.error is not ErrorCode.NONE for r in parts.values()):
+                self._acks0_failed(c)
+            else:
+                self._release(c, done_f)
             return
         if not blocked:
             self._respond(c, request.request_id, response, ready_f)

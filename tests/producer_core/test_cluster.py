@@ -315,3 +315,25 @@ def test_client_close_drops_answers_but_the_request_in_progress_still_lands():
     assert first not in rig.responses and queued not in rig.responses
     counts = [DefaultRecordBatch(b).records_count for b in rig.cluster.log("orders", 0)]
     assert sorted(counts) == [2, 4]  # the request in progress landed; the unread one did not
+
+
+def test_failed_acks0_request_closes_the_connection():
+    rig = Rig()
+    rid_meta = rig.metadata(2, ("orders",))  # sent first on the same connection
+    rig.produce(2, {TP0: make_batch()}, acks=0)  # broker 2 does not lead orders-0
+    rig.run(20)
+    assert rig.cluster.log("orders", 0) == []
+    rid_after = rig.metadata(2, ("orders",))
+    rig.run(20)
+    # the metadata request sent first was answered before the produce was handled ...
+    assert not isinstance(rig.responses[rid_meta][1], Disconnected)
+    # ... and the connection was then closed; a new one works
+    assert rig.responses[rid_after][1].topics["orders"][0].leader == 1
+
+
+def test_failed_acks0_request_disconnects_requests_behind_it():
+    rig = Rig()
+    rig.produce(2, {TP0: make_batch()}, acks=0)
+    behind = rig.metadata(2, ("orders",))
+    rig.run(20)
+    assert isinstance(rig.responses[behind][1], Disconnected)
