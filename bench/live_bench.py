@@ -217,8 +217,14 @@ class Viewer:
         self.ws.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to tell how much CPU it got."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_labs(base: str, port: int, n: int, preset: str, seconds: float,
-                   rate: int | None) -> dict:
+                   rate: int | None, pid: int) -> dict:
     viewers = [Viewer(port, new_session_cookie(base), preset) for _ in range(n)]
     for v in viewers:
         await v.start()
@@ -232,9 +238,11 @@ async def run_labs(base: str, port: int, n: int, preset: str, seconds: float,
     starts = [v.state["now_ms"] for v in viewers]
     for v in viewers:
         v.counting = True
+    cpu0 = cpu_seconds(pid)
     t0 = time.perf_counter()
     await asyncio.sleep(seconds)
     wall = time.perf_counter() - t0
+    cpu = (cpu_seconds(pid) - cpu0) / wall
     fps = [v.frames / wall for v in viewers]
     speeds = [(v.state["now_ms"] - s) / (wall * 1000) for v, s in zip(viewers, starts)]
     result = {
@@ -243,6 +251,7 @@ async def run_labs(base: str, port: int, n: int, preset: str, seconds: float,
         "speed_median": statistics.median(speeds), "speed_min": min(speeds),
         "kbytes_per_s_per_lab": statistics.mean(v.bytes for v in viewers) / wall / 1024,
         "gaps": sum(v.gaps for v in viewers),
+        "server_cpu": cpu,
     }
     for v in viewers:
         v.stop()
@@ -287,6 +296,9 @@ def main() -> None:
     args = parser.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 6.0)
 
+    load = os.getloadavg()[0]
+    print(f"(machine: {os.cpu_count()} cores, load average {load:.1f} at start — other work on "
+          f"the machine slows every number below)")
     print("== 1. frames (in-process LabSession, 20 frames per virtual second)")
     for preset in ("kafka-defaults", "incident"):
         r = bench_frames(preset, 3.0 if args.quick else 6.0)
@@ -306,12 +318,13 @@ def main() -> None:
         if args.quick:
             sweep = [(10, None), (50, 500), (50, 100)]
         for n, rate in sweep:
-            r = asyncio.run(run_labs(base, port, n, "kafka-defaults", seconds, rate))
+            r = asyncio.run(run_labs(base, port, n, "kafka-defaults", seconds, rate, proc.pid))
             ok = "sustained" if r["fps_min"] >= 18 else "NOT sustained"
             print(f"  {n:>3} labs, workload {r['rate']!s:>6} rec/s each: frames/s per lab "
                   f"median {r['fps_median']:.1f}, min {r['fps_min']:.1f} ({ok} at 20 fps); "
                   f"effective speed median {r['speed_median']:.2f}x, min {r['speed_min']:.2f}x; "
-                  f"{r['kbytes_per_s_per_lab']:.1f} KiB/s per lab; resyncs {r['gaps']}")
+                  f"{r['kbytes_per_s_per_lab']:.1f} KiB/s per lab; resyncs {r['gaps']}; "
+                  f"daphne got {100 * r['server_cpu']:.0f}% of a core")
             time.sleep(1.0)
         print("== 3. config command -> first frame reflecting it")
         for background, rate in ((0, None), (50, 500)):

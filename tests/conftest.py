@@ -56,15 +56,15 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
     manage = [sys.executable, str(ROOT / "manage.py")]
     for args in (["migrate", "--noinput"], ["load_courseware"]):
         done = subprocess.run(manage + args, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300)
+                              timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     port = free_port()
-    log = open(tmp / "daphne.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "courseware.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / "daphne.log", "w") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "courseware.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while True:
@@ -74,7 +74,7 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
             with urllib.request.urlopen(url + "/lab/", timeout=2) as resp:
                 if resp.status == 200:
                     break
-        except Exception:
+        except OSError:  # not listening yet
             pass
         if time.monotonic() > deadline:
             proc.kill()
@@ -129,7 +129,7 @@ def browser():
     pw = sync_playwright().start()
     try:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any launch failure means "no browser"
         pw.stop()
         _no_browser(f"chromium did not start: {exc}")
     try:

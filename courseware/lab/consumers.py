@@ -137,7 +137,7 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _forward(self, text: str) -> None:
         try:
             await self.send(text_data=text)
-        except Exception:  # the socket closed under us; disconnect() cleans up next
+        except Exception:  # noqa: BLE001,S110 - the socket closed under us; disconnect() follows
             pass
 
     async def _error(self, code: str, message: str, ref=None) -> None:

@@ -53,7 +53,9 @@ class FrameBuilder:
 
     def _fast(self, arrivals: bool) -> dict:
         from producer_core.snapshot import (
-            TIMELINE_BATCHES, arrivals_section, partitions_section,
+            TIMELINE_BATCHES,
+            arrivals_section,
+            partitions_section,
         )
         from producer_core.workload import merge_stats
 

@@ -58,7 +58,7 @@ class CapacityError(Exception):
 class LabRunner:
     """Drives one LabSession on the event loop and speaks for it on the channel layer."""
 
-    def __init__(self, registry: "LabRegistry", session: LabSession) -> None:
+    def __init__(self, registry: LabRegistry, session: LabSession) -> None:
         self.registry = registry
         self.session = session
         self.lab_id = session.lab_id
@@ -91,11 +91,11 @@ class LabRunner:
         for task in self._tasks:
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001,S110 - stopping anyway
                 pass
         try:
             await self.layer.group_discard(control_group(self.lab_id), self.channel)
-        except Exception:  # the layer may already be gone at shutdown
+        except Exception:  # noqa: BLE001,S110 - the layer may already be gone at shutdown
             pass
         self.session.close()
 
@@ -161,7 +161,7 @@ class LabRunner:
         if channel:
             try:
                 await self.layer.send(channel, message)
-            except Exception:  # a full or vanished channel: the browser will resync
+            except Exception:  # noqa: BLE001,S110 - a full or vanished channel: the browser resyncs
                 pass
 
     # ---- pacing and frames -------------------------------------------------------------
@@ -197,7 +197,7 @@ class LabRunner:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), max(0.001, period - elapsed))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _advance(self, period: float) -> None:
@@ -310,7 +310,7 @@ class LabRegistry:
         try:
             await asyncio.wait_for(layer.receive(probe), PROBE_TIMEOUT_S)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def ensure(self, lab_id: str, *, preset: str | None = None,

@@ -233,7 +233,7 @@ class LabSession:
         except CommandError:
             self.seed = old_seed
             raise
-        except Exception as exc:  # the engine refused the scenario: keep the old lab
+        except Exception as exc:  # noqa: BLE001 - engine errors become replies
             self.seed = old_seed
             raise _engine_error(exc, cmd.ref) from None
         self.last_step = None
@@ -252,7 +252,7 @@ class LabSession:
         self.seed = int(seed if seed is not None else self.scenario.get("seed", 42))
         try:
             self._rebuild()
-        except Exception as exc:
+        except Exception as exc:  # keep the old lab, then report why
             self.preset_id, self.scenario, self.overrides, self.seed = old
             if isinstance(exc, CommandError):
                 raise
@@ -270,11 +270,11 @@ class LabSession:
         merged.update(overrides)
         try:
             cfg = ProducerConfig.from_dict(merged)
-        except Exception as exc:  # ConfigError names the key, value and rule
+        except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         try:
             self.sim.reconfigure(cfg)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         self.overrides = overrides
         return {"config": cmd.args.get("set", {}), "unset": cmd.args.get("unset", [])}
@@ -302,7 +302,7 @@ class LabSession:
         except CommandError:
             self.scenario = old
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - engine errors become replies
             self.scenario = old
             self._rebuild()
             raise _engine_error(exc, cmd.ref) from None
@@ -313,7 +313,7 @@ class LabSession:
         fault = dict(cmd.args)
         try:
             self.sim.apply_fault(fault)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         return {"fault": fault}
 

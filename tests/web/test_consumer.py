@@ -62,7 +62,7 @@ async def test_config_change_shows_in_the_next_frames(lab_registry):
     full = await first_frame(sock)
     assert full["state"]["config"]["linger.ms"] != 250
     await sock.send({"type": "config", "set": {"linger.ms": 250}, "ref": 1})
-    state, seq = full["state"], full["seq"]
+    state, _seq = full["state"], full["seq"]
     acked = False
     for _ in range(300):
         msg = await sock.recv()
@@ -70,7 +70,7 @@ async def test_config_change_shows_in_the_next_frames(lab_registry):
             assert msg["ref"] == 1 and msg["cmd"] == "config"
             acked = True
         elif msg["type"] == "delta":
-            state, seq = apply(state, msg["op"]), msg["seq"]
+            state, _seq = apply(state, msg["op"]), msg["seq"]
         if acked and state["config"]["linger.ms"] == 250:
             break
     assert acked and state["config"]["linger.ms"] == 250
@@ -110,7 +110,7 @@ async def test_malformed_or_unknown_messages_get_an_error_and_the_lab_keeps_runn
     reply = await sock.reply()
     assert reply["type"] == "error" and reply["code"] == code and reply["message"]
     # still alive: frames keep coming with consecutive seq and time moves on
-    state, seq = await follow(sock, full["state"], full["seq"],
+    _state, _seq = await follow(sock, full["state"], full["seq"],
                               lambda s: s["now_ms"] > full["state"]["now_ms"])
     await sock.send({"type": "ping", "ref": "p"})
     assert (await sock.reply()) == {"type": "pong", "ref": "p"}
@@ -150,7 +150,7 @@ async def test_a_fault_shows_in_the_cluster_state(lab_registry):
     broker = full["state"]["cluster"]["brokers"][0]["id"]
     await sock.send({"type": "fault", "op": "stop_broker", "broker": broker, "ref": 9})
     assert (await sock.reply())["type"] == "ack"
-    state, _ = await follow(sock, full["state"], full["seq"], lambda s: not next(
+    _state, _ = await follow(sock, full["state"], full["seq"], lambda s: not next(
         b for b in s["cluster"]["brokers"] if b["id"] == broker)["up"])
     await sock.send({"type": "fault", "op": "stop_broker", "broker": 99, "ref": 10})
     reply = await sock.reply()
@@ -201,7 +201,7 @@ async def test_too_many_messages_are_rate_limited(lab_registry, settings):
     for _ in range(400):
         try:
             msg = await sock.recv(timeout=1)
-        except Exception:
+        except TimeoutError:
             break
         if msg["type"] in ("pong", "error"):
             replies.append(msg)
