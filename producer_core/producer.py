@@ -204,6 +204,12 @@ class Producer:
         ps = self._blocked[-1]  # the send that just blocked
         if self.scheduler.depth == 0:
             self._drive_until(lambda: ps.returned, None, what="send()")
+            # An explicit partition past the topic's partitions is a call-time error
+            # whether the metadata was cached or had to be fetched first: raise it here,
+            # as the warm path does, instead of hiding it in the future.
+            err = ps.future._error
+            if isinstance(err, errors.PartitionOutOfRangeError):
+                raise err
         return ps.future  # inside a callback: not driven; it completes later
 
     def send_async(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
