@@ -136,7 +136,7 @@ class RecordAccumulator:
         cur = None
         if partition < 0:
             part = info.partitioner
-            cur = part.current
+            cur = part._info  # BuiltInPartitioner.current without the property call
             if cur is None:
                 partition = part.peek_current_partition(
                     metadata.partition_count(topic), metadata.available_partitions(topic))

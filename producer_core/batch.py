@@ -23,7 +23,18 @@ from typing import Any
 
 from producer_core.compression import COMPRESSION_RATE_ESTIMATION_FACTOR as ESTIMATION_FACTOR
 from producer_core.protocol import TopicPartition
-from producer_core.records import RECORD_BATCH_OVERHEAD, record_size_in_bytes, size_of_varint
+from producer_core.records import (
+    _NULL,
+    _TABLE_SIZE,
+    _ZZ,
+    RECORD_BATCH_OVERHEAD,
+    record_size_in_bytes,
+    size_of_varint,
+)
+from producer_core.records import encode_varint as _encode_varint
+
+_ZZN = _TABLE_SIZE
+_join = b"".join
 
 # Bytes a zigzag varint takes for small non-negative values (lengths, deltas).
 _SZN = 1 << 15
@@ -426,7 +437,49 @@ class ProducerBatch:
                 return None
         elif not n:
             self.base_ts = timestamp_ms
-        appended = self.builder.append(timestamp_ms, key, value, headers)
+        b = self.builder
+        if headers or b._closed or type(timestamp_ms) is not int:
+            appended = b.append(timestamp_ms, key, value, headers)
+        else:
+            # RecordBatchBuilder.append inlined for the common record (no headers): the
+            # per-record hot path, one Python frame fewer.  Same bytes, same state; any
+            # surprise (a key or value that is not bytes) goes through b.append, which
+            # raises its clear error before changing anything.
+            count = b._count
+            delta = timestamp_ms - b._base_ts if count else 0
+            try:
+                body = _join((
+                    b"\x00",
+                    _ZZ[delta] if 0 <= delta < _ZZN else _encode_varint(delta),
+                    _ZZ[count] if count < _ZZN else _encode_varint(count),
+                    _NULL if klen < 0 else (_ZZ[klen] if klen < _ZZN else _encode_varint(klen)),
+                    b"" if klen < 0 else key,
+                    _NULL if vlen < 0 else (_ZZ[vlen] if vlen < _ZZN else _encode_varint(vlen)),
+                    b"" if vlen < 0 else value,
+                    b"\x00",  # header count 0
+                ))
+            except TypeError:
+                body = None
+            if body is None:
+                appended = b.append(timestamp_ms, key, value, headers)
+            else:
+                if not count:
+                    b._base_ts = b._max_ts = timestamp_ms
+                elif timestamp_ms > b._max_ts:
+                    b._max_ts = timestamp_ms
+                blen = len(body)
+                prefix = _ZZ[blen] if blen < _ZZN else _encode_varint(blen)
+                parts = b._parts
+                parts.append(prefix)
+                parts.append(body)
+                appended = len(prefix) + blen
+                b._uncompressed += appended
+                b._count = count + 1
+                pending = b._pending_bytes + appended
+                if pending >= b._chunk:
+                    b._feed()
+                else:
+                    b._pending_bytes = pending
         self.records_count = n + 1
         unc = self.uncompressed_bytes + appended
         self.uncompressed_bytes = unc
