@@ -181,8 +181,12 @@ class RecordTooLargeError(KafkaError):
         super().__init__(text)
 
 
-class SerializationError(KafkaError):
-    """A key or value could not be turned into bytes by its serializer."""
+class SerializationError(KafkaError, TypeError):
+    """A key or value could not be turned into bytes by its serializer.
+
+    Kafka raises its ``SerializationException`` from ``send()`` (a ``ClassCastException``
+    underneath when the type is wrong); in Python a wrong argument type is a ``TypeError``,
+    so this is both: ``except TypeError`` and ``except SerializationError`` catch it."""
 
 
 class PartitionOutOfRangeError(KafkaError, ValueError):

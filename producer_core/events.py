@@ -65,6 +65,19 @@ class Event:
     kind: str
     data: dict[str, Any]
 
+    def __iter__(self):
+        # The module docstring calls an event ``(t_ms, kind, data)``: let it unpack so.
+        return iter((self.t_ms, self.kind, self.data))
+
+    def __getitem__(self, key: int | str) -> Any:
+        """``event[0..2]`` as the tuple above; ``event["kind"]``, ``event["t_ms"]``,
+        ``event["data"]``, or a data field by name (``event["reason"]``)."""
+        if isinstance(key, int):
+            return (self.t_ms, self.kind, self.data)[key]
+        if key in ("t_ms", "kind", "data"):
+            return getattr(self, key)
+        return self.data[key]
+
     def line(self) -> str:
         """One fixed-column trace line, e.g. ``   1205 batch.closed   batch_id=3 reason=linger``."""
         fields = " ".join(f"{k}={v}" for k, v in self.data.items())

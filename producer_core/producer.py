@@ -64,6 +64,7 @@ from producer_core.sender import Sender
 from producer_core.types import ProducerRecord, RecordMetadata
 
 ReturnCallback = Callable[[FutureRecordMetadata, int], None]
+_MAX_TIMESTAMP_MS = 2**63 - 1  # Java's Long.MAX_VALUE
 
 
 class _PendingSend:
@@ -122,8 +123,9 @@ class Producer:
         from producer_core.interceptors import ProducerInterceptors
         from producer_core.serializers import get_serializer
 
-        self._key_ser = get_serializer(config.key_serializer)
-        self._value_ser = get_serializer(config.value_serializer)
+        # The role only shapes error messages: a bad key must be called a key.
+        self._key_ser = get_serializer(config.key_serializer, "key")
+        self._value_ser = get_serializer(config.value_serializer, "value")
         self._key_passthrough = _is_bytes_serializer(self._key_ser)
         self._value_passthrough = _is_bytes_serializer(self._value_ser)
         self.interceptors = (ProducerInterceptors(list(config.interceptor_classes),
@@ -373,6 +375,11 @@ class Producer:
             if timestamp_ms < 0:
                 raise ValueError(f"Invalid timestamp: {timestamp_ms}. Timestamp should always "
                                  "be non-negative or null.")
+            if timestamp_ms > _MAX_TIMESTAMP_MS:
+                # Kafka's timestamp is a Java long; a larger one would only fail when the
+                # sender encodes the batch, breaking every record that shares it.
+                raise ValueError(f"Invalid timestamp: {timestamp_ms}. Timestamp must fit a "
+                                 f"64-bit signed integer (at most {_MAX_TIMESTAMP_MS}).")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
         if headers is None:

@@ -615,3 +615,48 @@ def test_same_seed_same_bytes_metrics_trace():
 def test_different_seed_changes_unkeyed_placement():
     a, b = _run(42), _run(43)
     assert a[0] != b[0]
+
+
+# ---- divergences found by this suite (each was a failing probe first) ---------------------
+
+def test_out_of_range_partition_raises_at_the_call_on_a_cold_producer():
+    # The first send of a fresh producer waits for metadata; the partition check must
+    # still raise at the call, exactly as it does once metadata is cached.
+    sim = sim_for()
+    with pytest.raises(ValueError, match="6"):
+        sim.producer.send("orders", value=b"x", partition=6)
+    with pytest.raises(ValueError, match="6"):
+        sim.producer.send("orders", value=b"x", partition=6)
+
+
+def test_wrong_key_type_is_called_a_key_and_is_a_type_error():
+    sim = sim_for()
+    with pytest.raises(TypeError) as e:
+        sim.producer.send("orders", value=b"x", key="not-bytes")
+    assert "key" in str(e.value) and "key.serializer" in str(e.value)
+    with pytest.raises(TypeError) as e:
+        sim.producer.send("orders", value="not-bytes")
+    assert "value.serializer" in str(e.value)
+
+
+def test_timestamp_past_a_java_long_is_refused_and_harms_no_other_record():
+    sim = sim_for()
+    first = sim.producer.send("orders", value=b"a", partition=2)
+    with pytest.raises(ValueError, match="Timestamp"):
+        sim.producer.send("orders", value=b"x", partition=2, timestamp_ms=2**63)
+    ok = sim.producer.send("orders", value=b"b", partition=2, timestamp_ms=2**63 - 1)
+    sim.producer.flush()
+    assert first.result().offset == 0 and ok.result().offset == 1
+    assert [r.timestamp for r in records(sim, "orders", 2)][1] == 2**63 - 1
+
+
+def test_events_unpack_as_documented():
+    sim = sim_for()
+    got = []
+    sim.events.subscribe(got.append)
+    sim.producer.send("orders", value=b"x", partition=0)
+    sim.producer.flush()
+    closed = [e for e in got if e.kind == "batch.closed"]
+    t_ms, kind, data = closed[0]
+    assert kind == "batch.closed" and data["reason"] == "flush" and t_ms <= sim.now_ms
+    assert closed[0]["reason"] == "flush" and closed[0]["kind"] == kind
