@@ -116,6 +116,11 @@ class ProduceRequestResult:
             self._waiting.append(fut)
 
 
+# FutureRecordMetadata slots a hot-path future leaves unset, and what they read as.
+_LAZY_DEFAULTS = {"_callbacks": None, "_fired": False, "_error": None, "_driver": None}
+_new_object = object.__new__
+
+
 class FutureRecordMetadata:
     """What ``send()`` returns: ``RecordMetadata`` or the error, once the batch is done.
 
@@ -152,6 +157,21 @@ class FutureRecordMetadata:
         self._fired = False
         self._error: BaseException | None = None  # failed before reaching a batch
         self._driver: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a slot that was never set: futures made on the per-record hot
+        # path (ProducerBatch.try_append) skip __init__ and set just the per-record
+        # fields; the rest have these defaults, and topic/partition are the batch's.
+        if name in _LAZY_DEFAULTS:
+            return _LAZY_DEFAULTS[name]
+        if name == "topic" or name == "partition":
+            try:
+                tp = object.__getattribute__(self, "_result").tp
+            except AttributeError:
+                pass
+            else:
+                return tp.topic if name == "topic" else tp.partition
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- construction helpers ---------------------------------------------------------
 
@@ -496,8 +516,14 @@ class ProducerBatch:
             self.arr_n.append(1)
             self.last_append_ms = now_ms
         if future is None:
-            future = FutureRecordMetadata(self.result, n, self.topic, self.partition,
-                                          timestamp_ms, klen, vlen)
+            # Built without __init__ (one Python frame fewer per record): the slots left
+            # unset read as their defaults, see FutureRecordMetadata.__getattr__.
+            future = _new_object(FutureRecordMetadata)
+            future._result = self.result
+            future._index = n
+            future.timestamp_ms = timestamp_ms
+            future.key_size = klen
+            future.value_size = vlen
         else:
             future.attach(self.result, n, self.partition, timestamp_ms, klen, vlen)
         self.futures.append(future)
