@@ -54,8 +54,9 @@ class BufferPool:
 
     def __init__(self, total_bytes: int, poolable_size: int, scheduler: Any = None,
                  events: Any = None) -> None:
-        if total_bytes <= 0:
-            raise ValueError(f"buffer pool total must be positive, got {total_bytes}")
+        if total_bytes < 0:
+            # Kafka accepts buffer.memory 0: every send then fails as too large.
+            raise ValueError(f"buffer pool total must be >= 0, got {total_bytes}")
         if poolable_size <= 0:
             raise ValueError(f"poolable size must be positive, got {poolable_size}")
         self.total_memory = total_bytes

@@ -134,7 +134,10 @@ class Producer:
         self.callback_errors_total = 0
         self.partitioner = load_partitioner(config.partitioner_class)
         self._ignore_keys = config.partitioner_ignore_keys
-        self.pool = BufferPool(config.buffer_memory, config.batch_size, scheduler, events)
+        # Kafka: batch.size 0 "disables batching", which KafkaProducer implements as a
+        # batch size of 1 for the accumulator, the pool and the sticky partitioner.
+        batch_size = max(1, config.batch_size)
+        self.pool = BufferPool(config.buffer_memory, batch_size, scheduler, events)
         self._metrics = ProducerMetrics(now)
         self.metadata = ProducerMetadata(
             metadata_max_age_ms=config.metadata_max_age_ms,
@@ -151,7 +154,6 @@ class Producer:
         codec = config.compression_type
         level = config.compression_level
         part_rng = rng("partitioner")
-        batch_size = config.batch_size
 
         def builder() -> RecordBatchBuilder:
             return RecordBatchBuilder(codec, level)
