@@ -672,3 +672,62 @@ def test_buffer_memory_zero_fails_sends_as_too_large():
     f = sim.producer.send("orders", value=b"x", partition=0)
     assert isinstance(f.exception(), RecordTooLargeError)
     assert "buffer.memory" in str(f.exception())
+
+
+def test_linger_holds_a_lone_record_then_closes_it():
+    sim = sim_for({"linger.ms": 50})
+    got = []
+    sim.events.subscribe(got.append)
+    f = sim.producer.send("orders", value=b"x", partition=0)
+    created = next(e.t_ms for e in got if e.kind == "batch.created")
+    sim.run_until(created + 49)
+    assert not f.done()
+    assert not [e for e in got if e.kind in ("batch.closed", "request.sent")]
+    sim.run_for(100)
+    assert f.done()
+    (closed,) = [e for e in got if e.kind == "batch.closed"]
+    assert closed.data["reason"] == "linger" and closed.t_ms == created + 50
+
+
+def test_retry_backoff_is_exponential_with_jitter_capped_at_max():
+    sim = sim_for({"linger.ms": 0})
+    sim.producer.send("orders", value=b"w", partition=0).result()
+    leader = sim.cluster.leader("orders", 0)
+    sim.apply_fault({"op": "fail_next", "broker": leader, "count": 7,
+                     "error": "REQUEST_TIMED_OUT"})
+    got = []
+    sim.events.subscribe(got.append)
+    f = sim.producer.send("orders", value=b"x", partition=0)
+    sim.producer.flush()
+    assert f.result().offset == 1
+    backoffs = [e.data["backoff_ms"] for e in got if e.kind == "batch.retry"]
+    assert len(backoffs) == 7
+    for i, b in enumerate(backoffs):
+        term = min(100 * 2 ** i, 1000)
+        assert 0.8 * term - 1 <= b <= 1.2 * term + 1, (i, b)
+    assert sim.producer.metrics()["record-retry-rate"] > 0
+
+
+def test_leader_failover_mid_stream_loses_nothing_and_duplicates_nothing():
+    sim = sim_for({"linger.ms": 2}, seed=5)
+    futs = []
+    for i in range(400):
+        futs.append(sim.producer.send("orders", value=b"%d" % i, key=b"k%d" % (i % 13)))
+        if i == 150:
+            sim.cluster.stop_broker(sim.cluster.leader("orders", 0))
+        if i % 20 == 0:
+            sim.run_for(5)
+    sim.producer.flush()
+    assert all(f.exception() is None for f in futs)
+    by_part: dict[int, list[int]] = {}
+    for i, f in enumerate(futs):
+        by_part.setdefault(f.result().partition, []).append(i)
+    for p in range(6):
+        batches = decode(sim, "orders", p)
+        vals = [int(r.value) for _, rs in batches for r in rs]
+        assert vals == by_part.get(p, []), p  # exactly once, in send order
+        seq = 0
+        for b, rs in batches:  # sequences continue across batches (and retries)
+            assert b.base_sequence == seq
+            seq += len(rs)
+        assert [r.offset for _, rs in batches for r in rs] == list(range(len(vals)))
