@@ -196,15 +196,75 @@ class Producer:
              ) -> FutureRecordMetadata:
         """Send one record; returns its future.  Blocks (drives simulated time) while
         metadata is missing or the buffer pool is exhausted, up to ``max.block.ms``."""
-        if (headers is None and partition is None and timestamp_ms is None
+        if not (headers is None and partition is None and timestamp_ms is None
                 and callback is None and self.interceptors is None and not self._closed
                 and type(topic) is str and topic):
-            fut = self._send_plain(topic, value, key)
+            return self._send_general(topic, value, key, headers, partition, timestamp_ms,
+                                      callback)
+        # A plain record (no headers, partition, timestamp or callback): the per-record
+        # hot path, written out here rather than in a helper because a Python frame per
+        # record is measurable (bench/send_bench.py).  Anything unusual — no metadata
+        # yet, a custom partitioner, observers, a large record — takes _send_general.
+        tmeta = self.metadata._topics.get(topic)
+        if (tmeta is None or tmeta.partitions is None or self.partitioner is not None
+                or self.send_observers):
+            return self._send_general(topic, value, key, None, None, None, None)
+        if key is None or (self._key_passthrough and type(key) is bytes):
+            kb = key
         else:
-            fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
-                             None, "app")
+            kb = _call_serializer(self._key_ser, topic, key, (), "key",
+                                  self.config.key_serializer)
+        if value is None or (self._value_passthrough and type(value) is bytes):
+            vb = value
+        else:
+            vb = _call_serializer(self._value_ser, topic, value, (), "value",
+                                  self.config.value_serializer)
+        if (len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record:
+            return self._send_general(topic, value, key, None, None, None, None)
+        self.send_calls += 1
+        now = self._clock._now_ms
+        tmeta.last_used_ms = now
+        if kb is not None and not self._ignore_keys:
+            h = self._key_hash.get(kb)
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % len(tmeta.partitions)
+        else:
+            partition = -1
+        acc = self.accumulator
+        fut = acc.append(topic, partition, now, kb, vb, (), now)
+        if fut is None:
+            size = acc.needs_buffer
+            if not self.pool.try_allocate(size):
+                ps = self._pending(topic, key, value, kb, vb, (), partition, now, None, None,
+                                   "app", now, None)
+                self._wait_pool(ps, size)
+                return self._await_blocked()
+            fut = acc.append(topic, partition, now, kb, vb, (), now, None, size)
+            if not acc.buffer_used:
+                self.pool.deallocate(size)
+        if acc.batch_is_full:
+            due = self.sender._timer_due
+            if due is None or due > now:
+                self.sender.wakeup()
+        elif acc.new_batch_created:
+            self.sender.wakeup_at(now + self._linger_ms)
+        return fut
+
+    def _send_general(self, topic: Any, value: Any, key: Any, headers: Any, partition: Any,
+                      timestamp_ms: Any, callback: Any) -> FutureRecordMetadata:
+        """send() for any record: the future, after blocking if the call had to wait."""
+        fut = self._send(topic, value, key, headers, partition, timestamp_ms, callback,
+                         None, "app")
         if fut is not None:
             return fut
+        return self._await_blocked()
+
+    def _await_blocked(self) -> FutureRecordMetadata:
+        """The send that just blocked: drive time until it returns (unless inside a
+        simulation callback, where nothing may drive time)."""
         ps = self._blocked[-1]  # the send that just blocked
         if self.scheduler.depth == 0:
             self._drive_until(lambda: ps.returned, None, what="send()")
@@ -428,57 +488,6 @@ class Producer:
             # Kafka tells the interceptors about errors thrown from send() as well.
             self.interceptors.on_send_error(record, exc, record.topic, record.partition)
             raise
-
-    def _send_plain(self, topic: str, value: Any, key: Any) -> FutureRecordMetadata | None:
-        """send() of a plain record (no headers, partition, timestamp or callback) — the
-        per-record hot path, kept short: anything unusual goes to :meth:`_send_body`."""
-        tmeta = self.metadata._topics.get(topic)
-        if (tmeta is None or tmeta.partitions is None or self.partitioner is not None
-                or self.send_observers):
-            return self._send_body(topic, value, key, (), None, None, None, None, "app", None)
-        if key is None or (self._key_passthrough and type(key) is bytes):
-            kb = key
-        else:
-            kb = _call_serializer(self._key_ser, topic, key, (), "key",
-                                  self.config.key_serializer)
-        if value is None or (self._value_passthrough and type(value) is bytes):
-            vb = value
-        else:
-            vb = _call_serializer(self._value_ser, topic, value, (), "value",
-                                  self.config.value_serializer)
-        if (len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record:
-            return self._send_body(topic, value, key, (), None, None, None, None, "app", None)
-        self.send_calls += 1
-        now = self._clock._now_ms
-        tmeta.last_used_ms = now
-        if kb is not None and not self._ignore_keys:
-            h = self._key_hash.get(kb)
-            if h is None:
-                if len(self._key_hash) >= 65536:
-                    self._key_hash.clear()
-                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
-            partition = h % len(tmeta.partitions)
-        else:
-            partition = -1
-        acc = self.accumulator
-        fut = acc.append(topic, partition, now, kb, vb, (), now)
-        if fut is None:
-            size = acc.needs_buffer
-            if not self.pool.try_allocate(size):
-                ps = self._pending(topic, key, value, kb, vb, (), partition, now, None, None,
-                                   "app", now, None)
-                self._wait_pool(ps, size)
-                return None
-            fut = acc.append(topic, partition, now, kb, vb, (), now, None, size)
-            if not acc.buffer_used:
-                self.pool.deallocate(size)
-        if acc.batch_is_full:
-            due = self.sender._timer_due
-            if due is None or due > now:
-                self.sender.wakeup()
-        elif acc.new_batch_created:
-            self.sender.wakeup_at(now + self._linger_ms)
-        return fut
 
     def _send_body(self, topic: str, value: Any, key: Any, headers: tuple, partition: Any,
                    timestamp_ms: Any, callback: Any, on_return: ReturnCallback | None,
