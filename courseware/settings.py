@@ -83,7 +83,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 200, "expiry": 30},
+            # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as
+            # channels_redis blocks in BZPOPMIN: give the read more time than the block.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                       "capacity": 200, "expiry": 30},
         }
     }
 else:

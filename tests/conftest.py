@@ -49,18 +49,22 @@ def _server_env(db_path: Path) -> dict[str, str]:
 
 
 def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
-                 timeout_s: float = 60.0) -> tuple[subprocess.Popen, str]:
-    """Migrate a fresh SQLite DB in ``tmp``, load the courseware, start daphne; (proc, url)."""
+                 timeout_s: float = 60.0, migrate: bool = True) -> tuple[subprocess.Popen, str]:
+    """Migrate a fresh SQLite DB in ``tmp``, load the courseware, start daphne; (proc, url).
+
+    ``migrate=False`` starts another server on the same database (scale-out tests).
+    """
     env = _server_env(tmp / "db.sqlite3")
     env.update(extra_env or {})
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for args in (["migrate", "--noinput"], ["load_courseware"]):
+    for args in (["migrate", "--noinput"], ["load_courseware"]) if migrate else ():
         done = subprocess.run(manage + args, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     port = free_port()
-    with open(tmp / "daphne.log", "w") as log:  # the child keeps its own descriptor
+    log_path = tmp / f"daphne-{port}.log"
+    with open(log_path, "w") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
              "courseware.asgi:application"],
@@ -69,7 +73,7 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
     deadline = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"daphne exited early:\n{(tmp / 'daphne.log').read_text()}")
+            raise RuntimeError(f"daphne exited early:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(url + "/lab/", timeout=2) as resp:
                 if resp.status == 200:
@@ -78,7 +82,7 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"daphne did not answer:\n{(tmp / 'daphne.log').read_text()}")
+            raise RuntimeError(f"daphne did not answer:\n{log_path.read_text()}")
         time.sleep(0.2)
     return proc, url
 

@@ -8,9 +8,8 @@ Ownership (see docs/PROTOCOL.md, "Several daphne processes"):
 * Every consumer — in the owner process or any other sharing ``channels_redis`` — joins
   ``lab.<lab id>`` for frames and sends its commands to ``labctl.<lab id>``.  Replies
   (acks, errors, full frames) come back to the consumer's own channel.
-* Before creating a lab a consumer asks ``labctl.<lab id>`` whether an owner exists
-  (only when the channel layer is shared; the in-memory layer has no other process).
-  Sticky sessions at the load balancer keep a learner on one process in the common case.
+* Before creating a lab a process claims it with a lease on the shared Redis
+  (``LabRegistry.claim``): exactly one process wins; the others only talk to it.
 
 Caps: at most ``LAB_MAX_SESSIONS`` labs per process, at most ``LAB_MAX_RATE`` records/s per
 lab and ``LAB_MAX_TOTAL_RATE`` records/s over the process; idle labs (no viewer for
@@ -23,6 +22,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
@@ -35,8 +35,23 @@ log = logging.getLogger(__name__)
 
 SLICE_MS = 4.0  # CPU per engine slice before yielding to the event loop
 VIEWER_TIMEOUT_MS = 90_000  # a viewer that sent nothing for this long is gone
-PROBE_TIMEOUT_S = 0.4
 FRAME_CPU_SHARE = 0.5  # at most this share of the event loop goes to building frames
+
+
+PROCESS_TOKEN = uuid.uuid4().hex  # names this process in ownership leases
+LEASE_S = 30
+
+
+def _lease_connection():
+    """The shared channel layer's Redis client, or None for a one-process layer."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer) or not hasattr(layer, "connection"):
+        return None
+    return layer.connection(0)
+
+
+def _lease_key(lab_id: str) -> str:
+    return f"{getattr(get_channel_layer(), 'prefix', '')}labowner:{lab_id}"
 
 
 def frames_group(lab_id: str) -> str:
@@ -73,9 +88,12 @@ class LabRunner:
         self.frames_sent = 0
         self.frame_cost_s = 0.002  # smoothed CPU time of one frame (state, delta, send)
         self._last_frame_ms: float | None = None
+        self._lease_renewed_ms = wall_ms()
 
     async def start(self) -> None:
-        self.channel = await self.layer.new_channel("labowner.")
+        # the default prefix: channels_redis serves every process-specific channel from one
+        # queue per prefix, so a custom prefix would starve the consumers in this process
+        self.channel = await self.layer.new_channel()
         await self.layer.group_add(control_group(self.lab_id), self.channel)
         self._tasks = [
             self.loop.create_task(self._listen(), name=f"lab-listen-{self.lab_id}"),
@@ -94,6 +112,9 @@ class LabRunner:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001,S110 - stopping anyway
                 pass
         try:
+            connection = _lease_connection()
+            if connection is not None:
+                await connection.delete(_lease_key(self.lab_id))
             await self.layer.group_discard(control_group(self.lab_id), self.channel)
         except Exception:  # noqa: BLE001,S110 - the layer may already be gone at shutdown
             pass
@@ -114,9 +135,7 @@ class LabRunner:
     async def handle(self, message: dict) -> None:
         kind = message.get("type")
         reply_to = message.get("reply_to")
-        if kind == "lab.probe":
-            await self._send(reply_to, {"type": "lab.owner", "lab": self.lab_id})
-        elif kind == "lab.attach":
+        if kind == "lab.attach":
             self.viewers[reply_to] = wall_ms()
             if message.get("preset") and message["preset"] != self.session.preset_id:
                 await self._command(reply_to, Command("preset", {"id": message["preset"]}))
@@ -172,6 +191,8 @@ class LabRunner:
             started = time.perf_counter()
             now = wall_ms()
             self._drop_silent_viewers(now)
+            if now - self._lease_renewed_ms > LEASE_S * 1000 / 3:
+                await self._renew_lease(now)
             # With many labs, frames share the CPU: stretch the period rather than let
             # every lab's frames queue up behind each other (the lab shows its fps).
             period = max(base_period, self.registry.frame_load_s() / FRAME_CPU_SHARE)
@@ -218,6 +239,15 @@ class LabRunner:
             if reached or spent >= share_ms:
                 return
             await asyncio.sleep(0)
+
+    async def _renew_lease(self, now: float) -> None:
+        self._lease_renewed_ms = now
+        connection = _lease_connection()
+        if connection is not None:
+            try:
+                await connection.set(_lease_key(self.lab_id), PROCESS_TOKEN, ex=LEASE_S)
+            except Exception:  # noqa: BLE001 - Redis away: the next renewal tries again
+                log.warning("lab %s: lease not renewed", self.lab_id)
 
     def _note_frame(self, now: float) -> None:
         self.frames_sent += 1
@@ -300,18 +330,22 @@ class LabRegistry:
                 f"{new_rate:,} more would pass its limit of {self.max_total_rate:,}. "
                 f"Try a lower rate.")
 
-    async def remote_owner_exists(self, lab_id: str) -> bool:
-        """Ask the control group whether another process owns ``lab_id``."""
-        layer = get_channel_layer()
-        if isinstance(layer, InMemoryChannelLayer):
-            return False  # one process: nobody else to ask
-        probe = await layer.new_channel("labprobe.")
-        await layer.group_send(control_group(lab_id), {"type": "lab.probe", "reply_to": probe})
-        try:
-            await asyncio.wait_for(layer.receive(probe), PROBE_TIMEOUT_S)
+    async def claim(self, lab_id: str) -> bool:
+        """Take ownership of ``lab_id`` for this process; False if another process has it.
+
+        With a shared (Redis) channel layer the owner holds a lease, an atomic
+        ``SET labowner:<lab id> <process token> NX EX 30`` on the layer's own Redis, renewed
+        by the running lab; a dead owner's lease lapses within 30 s.  With the in-memory
+        layer there is no other process to ask.
+        """
+        connection = _lease_connection()
+        if connection is None:
             return True
-        except TimeoutError:
-            return False
+        key = _lease_key(lab_id)
+        if await connection.set(key, PROCESS_TOKEN, nx=True, ex=LEASE_S):
+            return True
+        owner = await connection.get(key)
+        return owner is not None and owner.decode() == PROCESS_TOKEN
 
     async def ensure(self, lab_id: str, *, preset: str | None = None,
                      seed: int | None = None) -> LabRunner | None:
@@ -327,8 +361,8 @@ class LabRegistry:
             runner = self.get(lab_id)
             if runner is not None:
                 return runner
-            if await self.remote_owner_exists(lab_id):
-                return None
+            if not await self.claim(lab_id):
+                return None  # another process runs it: talk to it through the layer
             self._start_reaper()
             if len(self.labs) >= self.max_labs:
                 await self.reap()
