@@ -204,7 +204,11 @@ class Simulation:
     def apply_fault(self, fault: dict) -> None:
         """Apply one fault now (``{"op": "stop_broker", "broker": 2}``, ...)."""
         self.cluster.apply_fault(fault)
-        self.fault_log.append({"t": self.clock.now_ms, **fault})
+        from producer_core.protocol import ErrorCode
+
+        # The log stays JSON data (replays, snapshots) even if the error came as the enum.
+        self.fault_log.append({"t": self.clock.now_ms, **{
+            k: v.name if isinstance(v, ErrorCode) else v for k, v in fault.items()}})
 
     def schedule_faults(self, faults: list[dict]) -> None:
         """Schedule a fault script: each dict's ``at_ms`` says when (absolute virtual ms)."""

@@ -89,6 +89,8 @@ def validate_fault(d: Any, *, broker_ids: list[int] | None = None,
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or math.isnan(v):
                 raise FaultError(f"{path}: must be a number >= 0, got {v!r}")
         elif kind == "error":
+            if isinstance(v, ErrorCode):
+                v = v.name  # the enum member is as clear as its name (faults stay JSON data)
             if not isinstance(v, str):
                 raise FaultError(f"{path}: must be a Kafka error name, got {v!r}")
             try:

@@ -731,3 +731,21 @@ def test_leader_failover_mid_stream_loses_nothing_and_duplicates_nothing():
             assert b.base_sequence == seq
             seq += len(rs)
         assert [r.offset for _, rs in batches for r in rs] == list(range(len(vals)))
+
+
+def test_fail_next_accepts_the_error_enum_or_its_name():
+    from producer_core.protocol import ErrorCode
+
+    sim = sim_for({"linger.ms": 0})
+    leader = sim.cluster.leader("orders", 0)
+    sim.cluster.fail_next(leader, 1, ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    sim.apply_fault({"op": "fail_next", "broker": leader, "count": 1,
+                     "error": ErrorCode.REQUEST_TIMED_OUT})
+    got = []
+    sim.events.subscribe(got.append)
+    f = sim.producer.send("orders", value=b"x", partition=0)
+    sim.producer.flush()
+    assert f.result().offset == 0
+    assert len([e for e in got if e.kind == "batch.retry"]) == 1  # count=1: last one wins
+    json.dumps(sim.fault_log)
+    assert sim.fault_log[-1]["error"] == "REQUEST_TIMED_OUT"
