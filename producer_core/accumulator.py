@@ -155,12 +155,12 @@ class RecordAccumulator:
             fut = last.try_append(timestamp_ms, key, value, headers, now_ms, future)
             if fut is not None:
                 after = last.estimate
-                full = last._closed or last.capacity <= after
+                full = last.capacity <= after  # (it took the record: not closed)
                 self.batch_is_full = full or len(dq) > 1
                 self.new_batch_created = False
                 if cur is not None:
                     produced = cur.produced_bytes + after - before
-                    limit = info.partitioner.sticky_batch_size
+                    limit = part.sticky_batch_size
                     if produced < limit or (not full and produced < 2 * limit):
                         cur.produced_bytes = produced  # the common case, inlined
                     else:

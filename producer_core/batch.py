@@ -324,7 +324,7 @@ class ProducerBatch:
         "_sealed",
         "acked_ms",
         "alloc_size",
-        "arr_n",
+        "arr_i",
         "arr_t",
         "attempts",
         "base_sequence",
@@ -385,9 +385,10 @@ class ProducerBatch:
         self.attempts = 0
         self.retry = False
         self.futures: list[FutureRecordMetadata] = []
-        # Arrival times of the records, run-length encoded: arr_n[i] records at arr_t[i].
+        # Arrival times of the records, run-length encoded: records arr_i[k] up to (not
+        # including) arr_i[k+1] arrived at arr_t[k] (counts per run: :attr:`arr_n`).
         self.arr_t: list[int] = []
-        self.arr_n: list[int] = []
+        self.arr_i: list[int] = []
         self.max_record_size = 0
         self.result = ProduceRequestResult(tp, driver)
         self.final_state: FinalState | None = None
@@ -509,11 +510,9 @@ class ProducerBatch:
             self.estimate = RECORD_BATCH_OVERHEAD + unc
         if appended > self.max_record_size:  # noqa: PLR1730 (hot path: no call)
             self.max_record_size = appended
-        if now_ms == self.last_append_ms and n:
-            self.arr_n[-1] += 1
-        else:
+        if now_ms != self.last_append_ms or not n:  # a new run of arrivals
             self.arr_t.append(now_ms)
-            self.arr_n.append(1)
+            self.arr_i.append(n)
             self.last_append_ms = now_ms
         if future is None:
             # Built without __init__ (one Python frame fewer per record): the slots left
@@ -528,6 +527,13 @@ class ProducerBatch:
             future.attach(self.result, n, self.partition, timestamp_ms, klen, vlen)
         self.futures.append(future)
         return future
+
+    @property
+    def arr_n(self) -> list[int]:
+        """Records per arrival run: ``arr_n[k]`` records arrived at ``arr_t[k]``."""
+        ends = self.arr_i[1:]
+        ends.append(self.records_count)
+        return [e - i for i, e in zip(self.arr_i, ends)]
 
     def is_full(self) -> bool:
         """Kafka's ``isFull``: closed, or holding records with no room left by estimate."""
