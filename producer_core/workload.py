@@ -255,67 +255,71 @@ class _AppThread:
         bursty = spec.pattern == "bursty"
         quota = self.quota
         sync = spec.sync
-        # The thread's clock and counters live in locals inside the loop and are written
-        # back before anything else can look at them (a blocked send, a return).
+        check_done = spec.track_outcomes  # failures at the call; else the metrics say
+        # The thread's clock and send count live in locals while the loop runs; the
+        # ``finally`` writes them back before anything else can look at them.
         cpu = self.cpu_us
-        while True:
-            if quota is not None and self.sent >= quota:
-                self.cpu_us = cpu
-                self.finish()
-                return
-            if iv:
-                floor = horizon - 1000.0 - MAX_BACKLOG_MS * 1000.0
-                if self.next_due_us < floor:
-                    skipped = int((floor - self.next_due_us) // iv) + 1
-                    w.shed += skipped
-                    self.next_due_us += skipped * iv
-                t = max(cpu, self.next_due_us)
-                if bursty:
-                    t = w.burst_adjust(t)
-                if t >= horizon:
-                    self.cpu_us = cpu
-                    self.schedule(int(t // 1000.0))
+        sent0 = sent = self.sent
+        try:
+            while True:
+                if quota is not None and sent >= quota:
+                    self.sent = sent
+                    self.finish()
                     return
-                self.next_due_us = t + iv
-            else:
-                t = cpu
-                if t >= horizon:
+                if iv:
+                    floor = horizon - 1000.0 - MAX_BACKLOG_MS * 1000.0
+                    if self.next_due_us < floor:
+                        skipped = int((floor - self.next_due_us) // iv) + 1
+                        w.shed += skipped
+                        self.next_due_us += skipped * iv
+                    t = max(cpu, self.next_due_us)
+                    if bursty:
+                        t = w.burst_adjust(t)
+                    if t >= horizon:
+                        self.schedule(int(t // 1000.0))
+                        return
+                    self.next_due_us = t + iv
+                else:
+                    t = cpu
+                    if t >= horizon:
+                        self.schedule(int(t // 1000.0))
+                        return
+                value = next_value()
+                key = next_key()
+                # Modelled CPU inside send(): per record, plus per byte (copy, the codec).
+                cpu = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
+                sent += 1
+                self._returned = None
+                w._calling = self
+                try:
+                    send(topic, value, key, thread=name, on_return=on_return,
+                         callback=callback)
+                except KafkaError as e:  # an error Kafka throws at the call
+                    w._failed_at_call(e)
+                    continue
+                finally:
+                    w._calling = None
+                ret = self._returned
+                if ret is None:
+                    self.blocked = True
+                    w.blocked_threads += 1
+                    return  # blocked: _on_return resumes us
+                fut, blocked_ms = ret
+                if blocked_ms or (check_done and fut.done()):
+                    w._record_return(fut, blocked_ms)
+                    if blocked_ms:
+                        # The thread was stuck in send(): its clock moves to its return.
+                        cpu = max(cpu, w.sched.now_ms * 1000.0)
+                else:
+                    w.returns += 1  # the common case: returned at once, record queued
+                if sync:
                     self.cpu_us = cpu
-                    self.schedule(int(t // 1000.0))
-                    return
-            value = next_value()
-            key = next_key()
-            # Modelled CPU inside send(): per record, plus per byte (copy, and the codec).
-            cpu = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
+                    if self._wait_for_result(fut):
+                        return
+        finally:
             self.cpu_us = cpu
-            self.sent += 1
-            w.send_calls += 1
-            self._returned = None
-            self.blocked = True
-            w._calling = self
-            try:
-                send(topic, value, key, thread=name, on_return=on_return, callback=callback)
-            except KafkaError as e:  # an error Kafka throws at the call (bad partition, ...)
-                self.blocked = False
-                w._failed_at_call(e)
-                continue
-            finally:
-                w._calling = None
-            ret = self._returned
-            if ret is None:
-                w.blocked_threads += 1
-                return  # blocked: _on_return resumes us
-            self.blocked = False
-            fut, blocked_ms = ret
-            if blocked_ms or fut.done():
-                w._record_return(fut, blocked_ms)
-                if blocked_ms:
-                    # The thread was stuck in send(): its clock moves to when it returned.
-                    cpu = self.cpu_us = max(cpu, w.sched.now_ms * 1000.0)
-            else:
-                w.returns += 1  # the common case: returned at once, record queued
-            if sync and self._wait_for_result(fut):
-                return
+            self.sent = sent
+            w.send_calls += sent - sent0
 
     def _wait_for_result(self, fut: Any) -> bool:
         """Sync mode: park the thread until ``fut`` completes (like ``future.get()``)."""
