@@ -267,7 +267,12 @@ class RecordAccumulator:
         leaders = metadata.leaders
         epochs = metadata.leader_epochs
         for topic, info in self._topics.items():
-            queue_sizes = [] if self.adaptive and info.partitioner is not None else None
+            # Kafka weighs partitions by queue length only once every partition of the
+            # topic has a queue; before that the choice stays uniform — otherwise a
+            # partition never picked yet would have no weight and never be picked.
+            queue_sizes = ([] if self.adaptive and info.partitioner is not None
+                           and len(info.deques) >= (metadata.partition_count(topic) or 0)
+                           else None)
             part_ids = []
             for p, dq in info.deques.items():
                 tp = TopicPartition(topic, p)
@@ -305,7 +310,8 @@ class RecordAccumulator:
                 else:
                     left = max(wait_for - waited, 0)
                     next_delay = min(next_delay, left)
-            if queue_sizes is not None and part_ids:
+            if info.partitioner is not None and self.adaptive:
+                # None (or no partition with a leader) resets to the uniform choice.
                 info.partitioner.update_partition_load_stats(queue_sizes, part_ids,
                                                              len(part_ids))
         return ReadyCheck(ready_nodes, next_delay, unknown)

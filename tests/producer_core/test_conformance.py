@@ -749,3 +749,21 @@ def test_fail_next_accepts_the_error_enum_or_its_name():
     assert len([e for e in got if e.kind == "batch.retry"]) == 1  # count=1: last one wins
     json.dumps(sim.fault_log)
     assert sim.fault_log[-1]["error"] == "REQUEST_TIMED_OUT"
+
+
+def test_adaptive_partitioner_stays_uniform_until_every_partition_has_a_queue():
+    # Kafka's RecordAccumulator builds queue-length weights only once each partition of
+    # the topic has a batch queue; weighting a subset would starve the others forever.
+    from collections import Counter
+
+    for seed in (3, 4, 5):
+        sim = sim_for({"linger.ms": 5, "batch.size": 2048}, seed=seed)
+        futs = []
+        for i in range(3000):
+            futs.append(sim.producer.send("orders", value=b"x" * 200))
+            if i % 10 == 0:
+                sim.run_for(1)
+        sim.producer.flush()
+        counts = Counter(f.result().partition for f in futs)
+        assert set(counts) == set(range(6)), (seed, counts)
+        assert min(counts.values()) > 3000 / 6 / 3, (seed, counts)
