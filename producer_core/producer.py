@@ -343,6 +343,9 @@ class Producer:
         if self.sender.running or self.accumulator.incomplete:
             self.sender.force_close(self.scheduler.now_ms)
             self._release_after_abort()
+        if first and self.interceptors is not None:
+            # Kafka closes the interceptors last, after every acknowledgement was heard.
+            self.interceptors.close()
 
     def close_in_background(self) -> None:
         """Start a graceful close without driving time (the lab's reconfigure): the old

@@ -767,3 +767,26 @@ def test_adaptive_partitioner_stays_uniform_until_every_partition_has_a_queue():
         counts = Counter(f.result().partition for f in futs)
         assert set(counts) == set(range(6)), (seed, counts)
         assert min(counts.values()) > 3000 / 6 / 3, (seed, counts)
+
+
+def test_interceptors_see_send_and_ack_and_are_closed_with_the_producer():
+    calls = []
+
+    class Stamp:
+        def on_send(self, record):
+            calls.append("send")
+            return record.replace(value=record.value + b"!")
+
+        def on_acknowledgement(self, metadata, exception):
+            calls.append(("ack", metadata.offset, exception))
+
+        def close(self):
+            calls.append("close")
+
+    sim = sim_for({"interceptor.classes": [Stamp]})
+    f = sim.producer.send("orders", value=b"a", partition=1)
+    sim.producer.close()
+    sim.producer.close()  # a second close is a no-op
+    assert f.result().offset == 0
+    assert calls == ["send", ("ack", 0, None), "close"]
+    assert [r.value for r in records(sim, "orders", 1)] == [b"a!"]
