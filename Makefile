@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test setup migrate courseware lint bench clean
+.PHONY: run test setup migrate courseware static lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,13 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed migrate courseware
+setup: $(VENV)/.installed migrate courseware static
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 courseware: migrate
 	$(PY) manage.py load_courseware
+
+# Collected files are what whitenoise serves when DJANGO_DEBUG=0; in debug it reads static/ directly.
+static: $(VENV)/.installed
+	$(PY) manage.py collectstatic --noinput -v 0
 
 run: setup
 	@echo ""
