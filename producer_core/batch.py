@@ -354,7 +354,6 @@ class ProducerBatch:
         "producer_epoch",
         "producer_id",
         "ratio",
-        "records_count",
         "request_id",
         "result",
         "retry",
@@ -365,7 +364,6 @@ class ProducerBatch:
         "state",
         "topic",
         "tp",
-        "uncompressed_bytes",
     )
 
     def __init__(self, batch_id: int, tp: TopicPartition, builder: Any, capacity: int,
@@ -406,7 +404,6 @@ class ProducerBatch:
         self.outcome: str | None = None
         self.error_name: str | None = None
         self.compressed_bytes = -1
-        self.uncompressed_bytes = 0
         self._closed = False  # closed for appends
         self._sealed = False  # records section finalised (compressed)
         self.estimate = 0  # estimated encoded size (61 + records × ratio × factor)
@@ -415,7 +412,6 @@ class ProducerBatch:
         self.ratio = ratio
         self.compressed = compressed
         self.estimate = RECORD_BATCH_OVERHEAD
-        self.records_count = 0
         self.request_id = -1
         self.base_ts = 0
         self.send_count = 0  # times drained into a request
@@ -436,13 +432,15 @@ class ProducerBatch:
         """
         if self._closed:
             return None
-        n = self.records_count
+        b = self.builder
+        n = b._count  # (records_count)
         klen = -1 if key is None else len(key)
         vlen = -1 if value is None else len(value)
-        if n and self.estimate + 34 + klen + vlen > self.capacity:
+        if n and (headers or self.estimate + 34 + klen + vlen > self.capacity):
             # Near the limit: Kafka's DefaultRecord.sizeInBytes, the exact size this record
             # would take.  (Further from it, 34 bytes bound the varints and attributes;
-            # a null key or value counts -1 here and takes 1 byte.)
+            # a null key or value counts -1 here and takes 1 byte.  That bound knows
+            # nothing of headers, so a record with headers is always sized exactly.)
             d = timestamp_ms - self.base_ts
             if headers:
                 rsize = record_size_in_bytes(n, d, key, value, headers)
@@ -458,15 +456,15 @@ class ProducerBatch:
                 return None
         elif not n:
             self.base_ts = timestamp_ms
-        b = self.builder
         if headers or b._closed or type(timestamp_ms) is not int:
             appended = b.append(timestamp_ms, key, value, headers)
+            unc = b._uncompressed
         else:
             # RecordBatchBuilder.append inlined for the common record (no headers): the
             # per-record hot path, one Python frame fewer.  Same bytes, same state; any
             # surprise (a key or value that is not bytes) goes through b.append, which
             # raises its clear error before changing anything.
-            count = b._count
+            count = n
             delta = timestamp_ms - b._base_ts if count else 0
             try:
                 body = _join((
@@ -483,6 +481,7 @@ class ProducerBatch:
                 body = None
             if body is None:
                 appended = b.append(timestamp_ms, key, value, headers)
+                unc = b._uncompressed
             else:
                 if not count:
                     b._base_ts = b._max_ts = timestamp_ms
@@ -494,16 +493,14 @@ class ProducerBatch:
                 parts.append(prefix)
                 parts.append(body)
                 appended = len(prefix) + blen
-                b._uncompressed += appended
+                unc = b._uncompressed + appended
+                b._uncompressed = unc
                 b._count = count + 1
                 pending = b._pending_bytes + appended
                 if pending >= b._chunk:
                     b._feed()
                 else:
                     b._pending_bytes = pending
-        self.records_count = n + 1
-        unc = self.uncompressed_bytes + appended
-        self.uncompressed_bytes = unc
         if self.compressed:
             self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
         else:
@@ -527,6 +524,17 @@ class ProducerBatch:
             future.attach(self.result, n, self.partition, timestamp_ms, klen, vlen)
         self.futures.append(future)
         return future
+
+    # The builder counts the records and their bytes; the batch reads them from there
+    # rather than keeping copies up to date on every append.
+    @property
+    def records_count(self) -> int:
+        return self.builder._count
+
+    @property
+    def uncompressed_bytes(self) -> int:
+        """Size of the records section before compression."""
+        return self.builder._uncompressed
 
     @property
     def arr_n(self) -> list[int]:
