@@ -790,3 +790,24 @@ def test_interceptors_see_send_and_ack_and_are_closed_with_the_producer():
     assert f.result().offset == 0
     assert calls == ["send", ("ack", 0, None), "close"]
     assert [r.value for r in records(sim, "orders", 1)] == [b"a!"]
+
+
+def test_records_with_headers_never_push_a_batch_past_batch_size():
+    # MemoryRecordsBuilder.hasRoomFor sizes each record exactly, headers included: an
+    # uncompressed batch holding several records stays within its buffer (batch.size,
+    # or the first record's upper-bound estimate when that is larger).
+    import random
+
+    for seed in range(4):
+        rnd = random.Random(seed)
+        sim = sim_for({"batch.size": 500, "linger.ms": 50}, topics={"orders": 2}, seed=seed)
+        for _ in range(200):
+            headers = [(f"h{j}", b"x" * rnd.randint(0, 40)) for j in range(rnd.randint(1, 3))]
+            sim.producer.send("orders", value=b"v" * rnd.randint(0, 120), headers=headers,
+                              key=None if rnd.random() < 0.5 else b"k" * rnd.randint(0, 20))
+        sim.producer.flush()
+        for p in range(2):
+            for raw in sim.cluster.log("orders", p):
+                b = DefaultRecordBatch(raw)
+                if len(list(b)) > 1:
+                    assert len(raw) <= 500, (seed, p, len(raw))
