@@ -13,9 +13,16 @@ function in ``static/js/lab-delta.js``).  Ops are small JSON objects with a one-
 ``{"k": [id, ...], "u": {"17": item, ...}}``
     a list of dicts carrying ``"id"`` (batches): the new order of ids, plus the items that
     are new or changed; the rest are reused from the old list.
-``{"s": n, "c": m, "a": [item, ...]}``
+``{"s": n, "c": m, "p": {"5": op, ...}, "a": [item, ...]}``
     a ring buffer moved on (events, arrivals, recent batches): drop ``n`` items from the
-    front, keep the next ``m`` (all of them when ``c`` is absent), then append ``a``.
+    front, keep the next ``m`` (all of them when ``c`` is absent), patch kept items by
+    their new index (``p``, optional: a batch that was closed, sent or acknowledged since),
+    then append ``a``.
+``{"h": [key, ...], "r": [[value, ...], ...]}``
+    a *table*: a list of dicts that all have the keys ``h``, one row of values per dict,
+    in ``h``'s order.  Alone it replaces the value (like ``=``); inside a ring op it
+    stands for ``a`` (the appended items).  Used for six items or more, where writing the
+    keys once pays off (batches, arrival buckets).
 
 The encoder tries the ops in that order (cheapest first) and falls back to ``=``.  Keys in the JSON
 form are strings, so integer ids and list indexes travel as strings.
@@ -28,6 +35,9 @@ from typing import Any
 _UNCHANGED = None  # diff() returns None when nothing changed
 
 
+TABLE_MIN = 6  # rows from which a table (keys written once) beats a list of dicts
+
+
 def diff(old: Any, new: Any) -> dict | None:
     """The op turning ``old`` into ``new``, or ``None`` when they are equal."""
     if old is new or old == new:
@@ -37,6 +47,40 @@ def diff(old: Any, new: Any) -> dict | None:
     if isinstance(old, list) and isinstance(new, list):
         return _diff_list(old, new)
     return {"=": new}
+
+
+def _table(items: list) -> tuple[list, list] | None:
+    """``(keys, rows)`` when ``items`` are at least ``TABLE_MIN`` dicts with the same keys
+    in the same order; otherwise None."""
+    if len(items) < TABLE_MIN:
+        return None
+    first = items[0]
+    if not isinstance(first, dict) or not first:
+        return None
+    keys = tuple(first)
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or tuple(item) != keys:
+            return None
+        rows.append(list(item.values()))
+    return list(keys), rows
+
+
+def _replace(new: list) -> dict:
+    table = _table(new)
+    if table is None:
+        return {"=": new}
+    return {"h": table[0], "r": table[1]}
+
+
+def _appended(op: dict, items: list) -> dict:
+    """Put ``items`` into ring op ``op`` as ``a``, or as a table when that is smaller."""
+    table = _table(items)
+    if table is None:
+        op["a"] = items
+    else:
+        op["h"], op["r"] = table
+    return op
 
 
 def _diff_dict(old: dict, new: dict) -> dict:
@@ -68,14 +112,14 @@ def _ids(items: list) -> list | None:
 
 def _diff_list(old: list, new: list) -> dict:
     # Cheapest exact op first: a ring that moved on (the timeline's batches, arrivals and
-    # events: old items drop off the front, the newest few change, new ones are appended),
+    # events: old items drop off the front, some kept ones change, new ones are appended),
     # then keyed items, then per index.  An op that rewrites (nearly) every item is no
     # better than replacing the list.
     if not old or not new:
-        return {"=": new}
+        return _replace(new)
     ring = _diff_ring(old, new)
-    if ring is not None and len(ring["a"]) <= len(new) // 2:
-        return ring
+    if ring is not None and ring[1] <= len(new) // 2:
+        return ring[0]
     new_ids = _ids(new)
     old_ids = _ids(old) if new_ids is not None else None
     if new_ids is not None and old_ids is not None:
@@ -84,22 +128,27 @@ def _diff_list(old: list, new: list) -> dict:
         if len(changed) < len(new) // 2:
             return {"k": new_ids, "u": changed}
     elif len(old) == len(new):
+        # Same length (partitions, brokers, in-flight per broker): patch by index.  Dicts
+        # are patched key by key, which is smaller than resending them even when every
+        # item changed a little (each partition's queue moves every frame).
+        dicts = isinstance(new[0], dict)
         patch = {}
         for index, (a, b) in enumerate(zip(old, new)):
             if a != b:
                 patch[str(index)] = diff(a, b)
-                if len(patch) > len(new) // 2:
+                if not dicts and len(patch) > len(new) // 2:
                     break
         else:
             return {"i": patch}
-    if ring is not None and len(ring["a"]) < len(new):
-        return ring
-    return {"=": new}
+    if ring is not None and ring[1] < len(new):
+        return ring[0]
+    return _replace(new)
 
 
-def _diff_ring(old: list, new: list) -> dict | None:
-    """``new`` is ``old`` with ``s`` items dropped from the front, the next ``c`` kept and
-    the rest replaced by ``a`` (the newest items of a ring may still be changing)."""
+def _diff_ring(old: list, new: list) -> tuple[dict, int] | None:
+    """``new`` is ``old`` with ``s`` items dropped from the front, the next ``c`` kept
+    (some patched in place) and the rest appended.  Returns the op and how many items it
+    carries (patched + appended), or None when ``new[0]`` is not in ``old``."""
     if not old or not new:
         return None
     try:
@@ -110,10 +159,36 @@ def _diff_ring(old: list, new: list) -> dict | None:
     common = 1
     while common < limit and old[shift + common] == new[common]:
         common += 1
-    op = {"s": shift, "a": new[common:]}
+    tail = len(new) - common  # items the plain ring op would append
+    # The newest items of a ring may still be changing (a batch gets closed, sent,
+    # acknowledged): patching the few that changed beats resending everything after the
+    # first change.  Only worth it when many kept items are unchanged.
+    if limit - common > 1:
+        patch = {}
+        for index in range(common, limit):
+            a, b = old[shift + index], new[index]
+            if a != b:
+                if not isinstance(a, dict) or not isinstance(b, dict) \
+                        or a.get("id", index) != b.get("id", index):
+                    patch = None
+                    break
+                patch[str(index)] = _diff_dict(a, b)
+        if patch is not None and 2 * (len(patch) + len(new) - limit) < tail:
+            op: dict[str, Any] = {"s": shift}
+            if limit != len(old) - shift:
+                op["c"] = limit
+            if patch:
+                op["p"] = patch
+            return _appended(op, new[limit:]), len(patch) + len(new) - limit
+    op = {"s": shift}
     if common != len(old) - shift:
         op["c"] = common
-    return op
+    return _appended(op, new[common:]), tail
+
+
+def _rows(op: dict) -> list[dict]:
+    keys = op["h"]
+    return [dict(zip(keys, row)) for row in op["r"]]
 
 
 def apply(old: Any, op: dict | None) -> Any:
@@ -141,5 +216,10 @@ def apply(old: Any, op: dict | None) -> Any:
     if "s" in op:
         start = op["s"]
         end = start + op["c"] if "c" in op else len(old)
-        return list(old[start:end]) + list(op["a"])
+        kept = list(old[start:end])
+        for index, sub in op.get("p", {}).items():
+            kept[int(index)] = apply(kept[int(index)], sub)
+        return kept + (_rows(op) if "h" in op else list(op["a"]))
+    if "h" in op:
+        return _rows(op)
     raise ValueError(f"unknown delta op {sorted(op)!r}")

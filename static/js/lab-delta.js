@@ -2,6 +2,14 @@
    the old one is not modified, so a renderer may compare old and new by reference. */
 (function (global) {
   "use strict";
+  function rows(op) {  // a table: keys once, one row of values per item
+    var keys = op.h;
+    return op.r.map(function (row) {
+      var item = {};
+      for (var j = 0; j < keys.length; j++) item[keys[j]] = row[j];
+      return item;
+    });
+  }
   function applyDelta(old, op) {
     if (op === null || op === undefined) return old;
     if ("=" in op) return op["="];
@@ -27,8 +35,13 @@
     if ("s" in op) {
       var src = old || [];
       var end = "c" in op ? op.s + op.c : src.length;
-      return src.slice(op.s, end).concat(op.a);
+      var kept = src.slice(op.s, end);
+      if (op.p) {
+        Object.keys(op.p).forEach(function (k) { kept[+k] = applyDelta(kept[+k], op.p[k]); });
+      }
+      return kept.concat("h" in op ? rows(op) : op.a);
     }
+    if ("h" in op) return rows(op);
     throw new Error("unknown delta op " + Object.keys(op).join(","));
   }
   global.applyDelta = applyDelta;
