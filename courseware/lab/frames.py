@@ -9,7 +9,8 @@ frame changes slowly, though, so a ``FrameBuilder`` refreshes the state in tiers
   again, so its entry is built once and reused);
 * every 2nd frame — the timeline's arrival buckets;
 * every 4th frame, and whenever asked (connect, resync, after any command) — the whole
-  ``snapshot()``: metrics, cluster, config, notes, events.
+  ``snapshot()``: metrics (floats rounded to 4 significant digits), cluster, config,
+  notes, events.
 
 The result has exactly the snapshot's keys.  It uses the engine's own section builders
 (``producer_core.snapshot``); should their shape change, it falls back to ``snapshot()``.
@@ -18,12 +19,41 @@ The result has exactly the snapshot's keys.  It uses the engine's own section bu
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 SLOW_EVERY = 4
 ARRIVALS_EVERY = 2
+
+
+def _round(value: float) -> float | int:
+    """``value`` to 4 significant digits (what a gauge shows); whole numbers as ints."""
+    if not math.isfinite(value):
+        return value
+    if value == int(value) and abs(value) < 1e15:
+        return int(value)
+    magnitude = abs(value)
+    digits = 3 if magnitude < 1 else 4 - len(str(int(magnitude)))
+    if digits <= 0:
+        return round(value)
+    return round(value, digits) if magnitude >= 1e-3 else round(value, 6)
+
+
+def round_metrics(metrics: Any) -> Any:
+    """Metrics with their float noise digits dropped: a frame that carried 16 digits of
+    every rate would make every metric change (and travel) every frame."""
+    if not isinstance(metrics, dict):
+        return metrics
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            value = _round(value)
+        elif isinstance(value, dict):
+            value = round_metrics(value)
+        out[key] = value
+    return out
 
 
 class FrameBuilder:
@@ -41,6 +71,7 @@ class FrameBuilder:
         self.count += 1
         if full or self._last is None or not self._fast_ok or n % SLOW_EVERY == 0:
             self._last = self.sim.snapshot()
+            self._last["metrics"] = round_metrics(self._last.get("metrics"))
             return self._last
         try:
             self._last = self._fast(arrivals=n % ARRIVALS_EVERY == 0)
