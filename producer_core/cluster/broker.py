@@ -260,6 +260,10 @@ class Broker:
         if self.fail_count > 0:
             self.fail_count -= 1
             err = self.fail_error or ErrorCode.UNKNOWN_SERVER_ERROR
+            if err is ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+                # The error's name says the leader wrote the records before answering: do
+                # so, so a retry without idempotence really duplicates them, as in Kafka.
+                self._append_injected(request)
             for tp in request.batches:
                 parts[tp] = PartitionResponse(error=err, error_message="injected by fail_next")
             if self.fail_count == 0:
@@ -331,6 +335,18 @@ class Broker:
         pending.timer = cluster.scheduler.call_at(
             due(done_f + request.timeout_ms), lambda: self._time_out(pending),
             priority=PRIORITY_NETWORK)
+
+    def _append_injected(self, request: ProduceRequest) -> None:
+        """Write a request's batches to the partitions this broker leads (no answer)."""
+        controller = self.cluster.controller
+        for tp, data in request.batches.items():
+            st = controller.partitions.get(tp)
+            if st is None or st.leader != self.id:
+                continue
+            try:
+                self.cluster.logs[tp].append(data, parse_header(data), st.leader_epoch)
+            except BatchRejected:
+                continue
 
     def _replication_wait(self, isr: list[int]) -> float | None:
         """Time until every in-sync follower has fetched the append; None if one is down."""

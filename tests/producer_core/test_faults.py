@@ -160,3 +160,13 @@ def test_elect_leader_to_a_dead_broker_is_refused():
     with pytest.raises(FaultError, match="broker 3"):
         rig.cluster.apply_fault({"op": "elect_leader", "topic": "orders", "partition": 0,
                                  "broker": 3})
+
+
+def test_injected_not_enough_replicas_after_append_has_written_the_records():
+    rig = Rig()
+    rig.cluster.fail_next(1, 1, "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+    rid = rig.produce(1, {TP0: make_batch(3)})
+    rig.run(20)
+    assert rig.part(rid).error is ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    # the name says the leader appended before answering: a blind retry duplicates
+    assert rig.cluster.log_end_offset("orders", 0) == 3
