@@ -283,6 +283,12 @@ class Simulation:
 
     def snapshot(self) -> dict:
         """JSON-safe state for the UI — docs/SEAMS.md §1, bounded in size."""
+        return self._snapshot()
+
+    def _snapshot(self, batch_entries: Any = None) -> dict:
+        """``snapshot()``; ``batch_entries(batches, now_ms)``, when given, builds the
+        timeline's batch entries (the live lab reuses the entries of completed batches,
+        which never change again, instead of rebuilding 200 of them)."""
         now = self.clock.now_ms
         p = self.producer
         cfg = p.config
@@ -305,7 +311,8 @@ class Simulation:
             "inflight": p.client.snapshot(list(self.cluster.broker_ids), now),
             "cluster": self.cluster.snapshot(),
             "timeline": {
-                "batches": [batch_entry(b, now) for b in recent],
+                "batches": [batch_entry(b, now) for b in recent] if batch_entries is None
+                else batch_entries(recent, now),
                 "arrivals": arrivals_section(recent, now),
                 "events": self._events_ring.items(),
             },

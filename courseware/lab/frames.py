@@ -70,7 +70,9 @@ class FrameBuilder:
         n = self.count
         self.count += 1
         if full or self._last is None or not self._fast_ok or n % SLOW_EVERY == 0:
-            self._last = self.sim.snapshot()
+            whole = getattr(self.sim, "_snapshot", None)
+            self._last = whole(self._batches) if whole is not None and self._fast_ok \
+                else self.sim.snapshot()
             self._last["metrics"] = round_metrics(self._last.get("metrics"))
             return self._last
         try:
