@@ -811,3 +811,17 @@ def test_records_with_headers_never_push_a_batch_past_batch_size():
                 b = DefaultRecordBatch(raw)
                 if len(list(b)) > 1:
                     assert len(raw) <= 500, (seed, p, len(raw))
+
+
+def test_not_enough_replicas_after_append_duplicates_only_without_idempotence():
+    # The leader wrote the batch before answering; a retry writes it again unless the
+    # broker recognises the sequence (idempotence) and answers with the first offset.
+    for idempotence, expected in ((True, [b"w", b"x"]), (False, [b"w", b"x", b"x"])):
+        sim = sim_for({"enable.idempotence": idempotence, "linger.ms": 0})
+        sim.producer.send("orders", value=b"w", partition=0).result()
+        sim.cluster.fail_next(sim.cluster.leader("orders", 0), 1,
+                              "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+        f = sim.producer.send("orders", value=b"x", partition=0)
+        sim.producer.flush()
+        assert [r.value for r in records(sim, "orders", 0)] == expected
+        assert f.result().offset == (1 if idempotence else 2)
