@@ -159,7 +159,7 @@ class RecordAccumulator:
                 self.batch_is_full = full or len(dq) > 1
                 self.new_batch_created = False
                 if cur is not None:
-                    produced = cur.produced_bytes + after - before
+                    produced = cur.produced_bytes + (after - before)
                     limit = part.sticky_batch_size
                     if produced < limit or (not full and produced < 2 * limit):
                         cur.produced_bytes = produced  # the common case, inlined

@@ -24,6 +24,7 @@ from typing import Any
 from producer_core.compression import COMPRESSION_RATE_ESTIMATION_FACTOR as ESTIMATION_FACTOR
 from producer_core.protocol import TopicPartition
 from producer_core.records import (
+    _NO_CHUNK,
     _NULL,
     _TABLE_SIZE,
     _ZZ,
@@ -436,7 +437,8 @@ class ProducerBatch:
         n = b._count  # (records_count)
         klen = -1 if key is None else len(key)
         vlen = -1 if value is None else len(value)
-        if n and (headers or self.estimate + 34 + klen + vlen > self.capacity):
+        # (34 + klen + vlen first: for small records that sum is a cached small int)
+        if n and (headers or self.estimate + (34 + klen + vlen) > self.capacity):
             # Near the limit: Kafka's DefaultRecord.sizeInBytes, the exact size this record
             # would take.  (Further from it, 34 bytes bound the varints and attributes;
             # a null key or value counts -1 here and takes 1 byte.  That bound knows
@@ -496,11 +498,12 @@ class ProducerBatch:
                 unc = b._uncompressed + appended
                 b._uncompressed = unc
                 b._count = count + 1
-                pending = b._pending_bytes + appended
-                if pending >= b._chunk:
-                    b._feed()
-                else:
-                    b._pending_bytes = pending
+                if b._chunk != _NO_CHUNK:  # a compressing builder: count toward its block
+                    pending = b._pending_bytes + appended
+                    if pending >= b._chunk:
+                        b._feed()
+                    else:
+                        b._pending_bytes = pending
         if self.compressed:
             self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
         else:

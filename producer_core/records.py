@@ -194,6 +194,7 @@ def _encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> bytes:
 # Java wraps each codec's stream in a buffer of this size before compressing.
 _CHUNK = {"gzip": STREAM_BUFFER_SIZE, "zstd": STREAM_BUFFER_SIZE,
           "snappy": XERIAL_BLOCK_SIZE, "lz4": LZ4_BLOCK_SIZE}
+_NO_CHUNK = 1 << 62  # no compression: records are never fed to a compressor
 
 
 class RecordBatchBuilder:
@@ -232,7 +233,7 @@ class RecordBatchBuilder:
         # (exactly what the Java client ends up doing for such a batch).
         self._parts: list[bytes] = []
         self._pending_bytes = 0
-        self._chunk = _CHUNK.get(self.compression, 1 << 62)
+        self._chunk = _CHUNK.get(self.compression, _NO_CHUNK)
         self._stream: StreamCompressor | None = None
         self._records: bytes | None = None
         self._closed = False
