@@ -152,16 +152,20 @@ class LabSession:
         return reached
 
     def _run_until(self, target_ms: int, budget_steps: int) -> None:
-        """Run scheduler entries due up to ``target_ms``, at most ``budget_steps`` of them."""
+        """Run scheduler entries due up to ``target_ms``, at most ``budget_steps`` of them;
+        the clock reaches ``target_ms`` only when everything due ran."""
         scheduler = self.sim.scheduler
-        count = 0
-
-        def budget_spent() -> bool:
-            nonlocal count
-            count += 1
-            return count > budget_steps
-
-        scheduler.run_until(target_ms, stop=budget_spent)
+        peek, step = scheduler.peek_ms, scheduler.step
+        for _ in range(budget_steps):
+            nxt = peek()
+            if nxt is None or nxt > target_ms:
+                break
+            step()
+        else:
+            nxt = peek()
+            if nxt is not None and nxt <= target_ms:
+                return  # budget spent with work still due: stay at the last entry's time
+        scheduler.run_until(target_ms)
 
     def step(self, count: int = 1) -> dict:
         """Pause, then run until ``count`` engine events were published (one by default)."""
