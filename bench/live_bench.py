@@ -114,7 +114,7 @@ def new_session_cookie(base: str) -> str:
 
 # ---- 1. frames in-process ------------------------------------------------------------------
 
-def bench_frames(preset: str, seconds: float) -> dict:
+def bench_frames(preset: str, seconds: float, rate: int | None = None) -> dict:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseware.settings")
@@ -122,22 +122,29 @@ def bench_frames(preset: str, seconds: float) -> dict:
     from courseware.lab.session import LabSession
 
     session = LabSession(f"bench.{preset}", preset=preset)
+    if rate is not None:
+        session.scenario["workload"][0]["rate"] = rate
+        session._rebuild()
     full = session.full_frame()
-    sizes, build = [], []
+    sizes, build, engine = [], [], []
     # drive the engine 50 virtual ms per frame (20 fps at 1x), as fast as it goes
     deadline = time.perf_counter() + seconds
     frames = 0
     while time.perf_counter() < deadline and frames < 2000:
+        # CPU time of this thread: steadier than the wall clock on a shared machine
+        t0 = time.thread_time()
         session._run_until(session.now_ms + 50, budget_steps=10**9)
-        t0 = time.perf_counter()
+        engine.append((time.thread_time() - t0) * 1000)
+        t0 = time.thread_time()
         text = session.delta_frame()
-        build.append((time.perf_counter() - t0) * 1000)
+        build.append((time.thread_time() - t0) * 1000)
         if text:
             sizes.append(len(text))
         frames += 1
     full_late = session.full_frame()
     return {
-        "preset": preset, "frames": frames, "virtual_s": session.now_ms / 1000,
+        "preset": preset, "frames": frames, "rate": rate or session._workload_summary().get("rate"),
+        "engine_ms_mean": statistics.mean(engine), "virtual_s": session.now_ms / 1000,
         "full_bytes_start": len(full), "full_bytes_end": len(full_late),
         "delta_bytes_mean": statistics.mean(sizes), "delta_bytes_p95": _pct(sizes, 95),
         "delta_bytes_max": max(sizes),
@@ -300,13 +307,19 @@ def main() -> None:
     print(f"(machine: {os.cpu_count()} cores, load average {load:.1f} at start — other work on "
           f"the machine slows every number below)")
     print("== 1. frames (in-process LabSession, 20 frames per virtual second)")
-    for preset in ("kafka-defaults", "incident"):
-        r = bench_frames(preset, 3.0 if args.quick else 6.0)
-        print(f"  {r['preset']:<15} full frame {r['full_bytes_start']:,} B at start, "
+    for preset, rate in (("kafka-defaults", None), ("kafka-defaults", 300), ("incident", None)):
+        r = bench_frames(preset, 3.0 if args.quick else 6.0, rate)
+        print(f"  {r['preset']:<15} {r['rate']:>6} rec/s: full frame {r['full_bytes_start']:,} B at start, "
               f"{r['full_bytes_end']:,} B after {r['virtual_s']:.1f} virtual s; delta mean "
               f"{r['delta_bytes_mean']:,.0f} B, p95 {r['delta_bytes_p95']:,} B, max "
               f"{r['delta_bytes_max']:,} B; build {r['build_ms_mean']:.2f} ms mean, "
-              f"{r['build_ms_p95']:.2f} ms p95 ({r['frames']} frames)")
+              f"{r['build_ms_p95']:.2f} ms p95; engine {r['engine_ms_mean']:.2f} ms per 50 "
+              f"virtual ms ({r['frames']} frames; CPU time)")
+        per_core = 1000.0 / (20 * (r["build_ms_mean"] + r["engine_ms_mean"]))
+        frames_only = 1000.0 / (20 * r["build_ms_mean"])
+        print(f"    -> one core at 20 fps: {per_core:.0f} such labs at 1x speed, or "
+              f"{frames_only:.0f} labs' frames alone (engine slowed or paused; not counting "
+              f"the channel layer and WebSocket send)")
 
     tmp = Path(tempfile.mkdtemp(prefix="live-bench-"))
     proc, base, port = start_server(tmp)
@@ -314,9 +327,11 @@ def main() -> None:
         print("== 2. concurrent labs on one daphne process (real WebSocket clients, loopback)")
         # kafka-defaults sends 5000 records/s: one core simulates a few such labs at 1x.
         # A learner watching in slow motion or a lesson's small workload is lighter.
-        sweep = [(5, None), (10, None), (25, 500), (50, 500), (50, 100), (75, 100)]
+        # A classroom lab runs a few hundred records/s: (50, 300) is the realistic case for
+        # the goal "50 labs per process at 20 fps"; the preset's 5000 records/s is a stress.
+        sweep = [(5, None), (10, None), (25, 500), (50, 300), (50, 100), (75, 100)]
         if args.quick:
-            sweep = [(10, None), (50, 500), (50, 100)]
+            sweep = [(10, None), (50, 300), (50, 100)]
         for n, rate in sweep:
             r = asyncio.run(run_labs(base, port, n, "kafka-defaults", seconds, rate, proc.pid))
             ok = "sustained" if r["fps_min"] >= 18 else "NOT sustained"
@@ -327,7 +342,7 @@ def main() -> None:
                   f"daphne got {100 * r['server_cpu']:.0f}% of a core")
             time.sleep(1.0)
         print("== 3. config command -> first frame reflecting it")
-        for background, rate in ((0, None), (50, 500)):
+        for background, rate in ((0, None), (50, 300)):
             r = asyncio.run(config_latency(base, port, 10 if args.quick else 20, background, rate))
             print(f"  with {r['background_labs']:>2} other labs running: median "
                   f"{r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms "

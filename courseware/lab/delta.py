@@ -145,6 +145,22 @@ def _diff_list(old: list, new: list) -> dict:
     return _replace(new)
 
 
+def _common_prefix(old: list, shift: int, new: list, limit: int) -> int:
+    """How many items ``new`` shares with ``old[shift:]`` from the front (at least 1: the
+    caller found ``new[0]`` there).  Slice comparisons run in C and stop at the first
+    difference, so a binary search over them beats a Python loop over 200 batches."""
+    if old[shift:shift + limit] == new[:limit]:
+        return limit
+    lo, hi = 1, limit - 1  # the prefix has lo items for sure, at most hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old[shift:shift + mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _diff_ring(old: list, new: list) -> tuple[dict, int] | None:
     """``new`` is ``old`` with ``s`` items dropped from the front, the next ``c`` kept
     (some patched in place) and the rest appended.  Returns the op and how many items it
@@ -156,9 +172,7 @@ def _diff_ring(old: list, new: list) -> tuple[dict, int] | None:
     except ValueError:
         return None
     limit = min(len(old) - shift, len(new))
-    common = 1
-    while common < limit and old[shift + common] == new[common]:
-        common += 1
+    common = _common_prefix(old, shift, new, limit)
     tail = len(new) - common  # items the plain ring op would append
     # The newest items of a ring may still be changing (a batch gets closed, sent,
     # acknowledged): patching the few that changed beats resending everything after the

@@ -199,10 +199,13 @@ class LabRunner:
             if self.viewers:
                 await self._advance(period)
                 if self.session.dirty:
-                    t0 = time.perf_counter()
+                    t0 = time.thread_time()
                     text = self.session.delta_frame()
-                    # only the synchronous build counts: an await lets other labs run
-                    cost = time.perf_counter() - t0
+                    # only the synchronous build counts: an await lets other labs run.
+                    # CPU time, not wall time: on a shared machine the wall clock also
+                    # counts the time other processes had the core, which would stretch
+                    # every lab's frame period for work this process never did.
+                    cost = time.thread_time() - t0
                     self.frame_cost_s += 0.2 * (cost - self.frame_cost_s)
                     if text is not None:
                         self._note_frame(now)
