@@ -84,6 +84,7 @@ class LabRunner:
         self.channel: str | None = None
         self.stopped = False
         self._wake = asyncio.Event()
+        self._frame_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.frames_sent = 0
         self.frame_cost_s = 0.002  # smoothed CPU time of one frame (state, delta, send)
@@ -138,7 +139,8 @@ class LabRunner:
         if kind == "lab.attach":
             self.viewers[reply_to] = wall_ms()
             if message.get("preset") and message["preset"] != self.session.preset_id:
-                await self._command(reply_to, Command("preset", {"id": message["preset"]}))
+                await self._command(reply_to, Command("preset", {"id": message["preset"]}),
+                                    frame_now=False)  # the full frame below shows it
             await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
         elif kind == "lab.detach":
             self.viewers.pop(reply_to, None)
@@ -158,7 +160,8 @@ class LabRunner:
             else:
                 await self._command(reply_to, cmd)
 
-    async def _command(self, reply_to: str | None, cmd: Command) -> None:
+    async def _command(self, reply_to: str | None, cmd: Command, *,
+                       frame_now: bool = True) -> None:
         try:
             if cmd.type == "workload" and "rate" in cmd.args:
                 self.registry.check_total_rate(self, int(cmd.args["rate"]))
@@ -174,7 +177,11 @@ class LabRunner:
                      "message": f"the lab could not apply {cmd.type}: {type(exc).__name__}"}
         await self._send(reply_to, {"type": "lab.reply",
                                     "text": json.dumps(reply, default=str)})
-        self._wake.set()  # the next frame shows the change now, not a tick later
+        # The frame that shows the change leaves now, not after the next tick's engine
+        # slices: with many labs each await is a whole round of the event loop.
+        if frame_now and self.viewers and not self.stopped:
+            await self._frame(wall_ms())
+        self._wake.set()  # and the engine moves on at once (resume, step)
 
     async def _send(self, channel: str | None, message: dict) -> None:
         if channel:
@@ -198,22 +205,7 @@ class LabRunner:
             period = max(base_period, self.registry.frame_load_s() / FRAME_CPU_SHARE)
             if self.viewers:
                 await self._advance(period)
-                if self.session.dirty:
-                    t0 = time.thread_time()
-                    text = self.session.delta_frame()
-                    # only the synchronous build counts: an await lets other labs run.
-                    # CPU time, not wall time: on a shared machine the wall clock also
-                    # counts the time other processes had the core, which would stretch
-                    # every lab's frame period for work this process never did.
-                    cost = time.thread_time() - t0
-                    self.frame_cost_s += 0.2 * (cost - self.frame_cost_s)
-                    if text is not None:
-                        self._note_frame(now)
-                        try:
-                            await self.layer.group_send(frames_group(self.lab_id),
-                                                        {"type": "lab.frame", "text": text})
-                        except Exception:
-                            log.exception("lab %s: frame not sent", self.lab_id)
+                await self._frame(now)
             else:
                 # Nobody watches: freeze the lab where it is (it resumes on reconnect).
                 self.session.pacer.anchor(self.session.now_ms)
@@ -223,6 +215,29 @@ class LabRunner:
                 await asyncio.wait_for(self._wake.wait(), max(0.001, period - elapsed))
             except TimeoutError:
                 pass
+
+    async def _frame(self, now: float) -> None:
+        """Build and publish the next frame if the lab changed.  The lock keeps frames in
+        ``seq`` order when a command's frame and a tick's frame race."""
+        async with self._frame_lock:
+            if not self.session.dirty:
+                return
+            t0 = time.thread_time()
+            text = self.session.delta_frame()
+            # only the synchronous build counts: an await lets other labs run.  CPU time,
+            # not wall time: on a shared machine the wall clock also counts the time
+            # other processes had the core, which would stretch every lab's frame period
+            # for work this process never did.
+            cost = time.thread_time() - t0
+            self.frame_cost_s += 0.2 * (cost - self.frame_cost_s)
+            if text is None:
+                return
+            self._note_frame(now)
+            try:
+                await self.layer.group_send(frames_group(self.lab_id),
+                                            {"type": "lab.frame", "text": text})
+            except Exception:
+                log.exception("lab %s: frame not sent", self.lab_id)
 
     async def _advance(self, period: float) -> None:
         """Advance in slices of a few ms of CPU, yielding between them.
