@@ -1,9 +1,10 @@
 """One partition's log on the mock cluster: validation, idempotent-producer state, offsets.
 
-The broker side is written independently of the producer's encoder (it parses the
-61-byte RecordBatch v2 header itself and checks the CRC-32C with the ``crc32c``
-package), so a bug in the producer's bytes shows up as a broker error, as it would
-against a real Kafka broker.
+The broker reads each batch's header with the same RecordBatch v2 reader the rest of the
+package uses (``records.batch_header``: size, batchLength, magic 2, codec id, CRC-32C) and
+adds the broker's own rules on top (record count vs lastOffsetDelta, sequences, epochs).
+The producer's *encoder* is checked independently by the tests, which decode every stored
+batch with kafka-python as an oracle.
 
 Simplification (documented in the UI): the replicas of a partition share this one log.
 Followers are modelled only as *time* (when they acknowledge); a new leader therefore has
@@ -12,47 +13,15 @@ every batch the old leader appended, and there is no unclean-leader truncation.
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from dataclasses import dataclass
 
-import crc32c
-
+from producer_core.errors import CorruptRecordError
 from producer_core.protocol import ErrorCode
+from producer_core.records import BatchHeader, batch_header, set_base_offset
 
-# baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
-# baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence, recordsCount
-HEADER = struct.Struct(">qiibIhiqqqhii")
-HEADER_SIZE = HEADER.size  # 61
-CRC_START = 21  # the CRC covers attributes .. end of batch
 _INT32_MAX = 2**31 - 1
 IDEMPOTENT_WINDOW = 5  # the broker remembers the last 5 batches per producer and partition
-
-
-@dataclass(frozen=True, slots=True)
-class BatchHeader:
-    base_offset: int
-    batch_length: int
-    partition_leader_epoch: int
-    magic: int
-    crc: int
-    attributes: int
-    last_offset_delta: int
-    base_timestamp: int
-    max_timestamp: int
-    producer_id: int
-    producer_epoch: int
-    base_sequence: int
-    records_count: int
-
-    @property
-    def codec(self) -> int:
-        return self.attributes & 0x07
-
-    @property
-    def last_sequence(self) -> int:
-        """Sequence of the last record; sequences wrap from 2^31-1 to 0 (Kafka's rule)."""
-        return (self.base_sequence + self.last_offset_delta) % (_INT32_MAX + 1)
 
 
 class BatchRejected(Exception):
@@ -73,30 +42,15 @@ def parse_header(data: bytes) -> BatchHeader:
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise BatchRejected(ErrorCode.CORRUPT_MESSAGE, f"batch is {type(data).__name__}, not bytes")
-    if len(data) < HEADER_SIZE:
-        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
-                            f"batch of {len(data)} bytes is shorter than the 61-byte header")
-    h = BatchHeader(*HEADER.unpack_from(data, 0))
-    if h.magic != 2:
-        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE, f"magic {h.magic}: only v2 batches")
-    if h.batch_length != len(data) - 12:
-        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
-                            f"batchLength {h.batch_length} but {len(data) - 12} bytes follow")
-    actual = crc32c.crc32c(memoryview(data)[CRC_START:])
-    if actual != h.crc:
-        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE,
-                            f"CRC mismatch: header {h.crc:#010x}, computed {actual:#010x}")
+    try:
+        h = batch_header(data)
+    except CorruptRecordError as exc:
+        raise BatchRejected(ErrorCode.CORRUPT_MESSAGE, str(exc)) from None
     if h.records_count < 1 or h.last_offset_delta != h.records_count - 1:
         raise BatchRejected(ErrorCode.INVALID_RECORD,
                             f"recordsCount {h.records_count} with lastOffsetDelta "
                             f"{h.last_offset_delta}")
     return h
-
-
-def stamp(data: bytes, base_offset: int, leader_epoch: int) -> bytes:
-    """Set baseOffset and partitionLeaderEpoch (both outside the CRC), as the leader does."""
-    return struct.pack(">q", base_offset) + data[8:12] + struct.pack(">i", leader_epoch) \
-        + bytes(data[16:])
 
 
 @dataclass(slots=True)
@@ -185,7 +139,7 @@ class PartitionLog:
             self.duplicates += 1
             return original, True
         base = self.log_end_offset
-        self.batches.append(stamp(data, base, leader_epoch))
+        self.batches.append(set_base_offset(data, base, partition_leader_epoch=leader_epoch))
         self.log_end_offset = base + h.last_offset_delta + 1
         self.appends += 1
         if h.producer_id >= 0:
