@@ -48,91 +48,241 @@ REQUEST_OVERHEAD_BYTES = 64  # request header, acks, timeout, topic array header
 PARTITION_OVERHEAD_BYTES = 12  # partition index and records length per batch
 
 
+class _PartitionSequences:
+    """One partition's idempotence bookkeeping (Kafka's ``TxnPartitionEntry``)."""
+
+    __slots__ = ("in_flight", "last_acked", "next_sequence", "producer_epoch", "producer_id")
+
+    def __init__(self) -> None:
+        # The producer id/epoch this partition's sequences belong to: it lags the
+        # producer's after an epoch bump until the partition's old batches have resolved.
+        self.producer_id = -1
+        self.producer_epoch = -1
+        self.next_sequence = 0
+        self.last_acked = -1
+        # Sequenced batches not yet resolved (sent, or queued for a retry), kept in
+        # (producer id, epoch, base sequence) order like ``inflightBatchesBySequence``.
+        self.in_flight: list[ProducerBatch] = []
+
+
+def _sequence_order(b: ProducerBatch) -> tuple[int, int, int]:
+    return (b.producer_id, b.producer_epoch, b.base_sequence)
+
+
 class IdempotenceState:
     """Producer id, epoch and per-partition sequences (the idempotent half of Kafka's
-    ``TransactionManager``).
+    ``TransactionManager`` with its ``TxnPartitionMap``).
 
-    Sequences are assigned when a batch is drained and kept across retries.  A partition
-    may only re-send its earliest unacknowledged batch, so retries never reorder.  When
-    a batch carrying a sequence fails for good (expired, fatal error), the sequence
-    space has a gap ("unresolved sequences", KIP-360): batches that already carry a
-    sequence keep being retried (the broker answers a duplicate with the original
-    offset, so nothing is written twice) but no batch gets a new sequence; once every
-    sequenced batch has resolved, the producer starts over with a fresh producer id and
-    sequence 0 everywhere under a bumped epoch of the same producer id (KIP-360's
-    client-side bump: the brokers then fence any late request of the old epoch with
-    ``INVALID_PRODUCER_EPOCH``, so a request that timed out on the client but reaches the
-    broker afterwards cannot land behind newer records).  Simplified: Kafka tracks the gap
-    per partition; we pause new batches of every partition until it is resolved.
+    Everything about sequences is tracked per partition, as in Kafka 4.x:
+
+    * A batch gets the partition's next sequence when it is first drained and keeps it
+      across retries; a partition only re-sends its earliest unresolved batch, so
+      retries never reorder.
+    * When a batch that was already retried expires (``delivery.timeout.ms``), the
+      broker may or may not hold it: the partition's sequence is *unresolved*
+      (``markSequenceUnresolved``).  That partition alone drains no new batch until its
+      remaining batches have resolved; then, if the last acknowledged sequence does not
+      reach the next one, it asks for an epoch bump (``maybeResolveSequences``).
+    * ``OUT_OF_ORDER_SEQUENCE_NUMBER`` that proves a gap, or a batch failing for good
+      while it still had retries left, also asks for a bump for its partition.
+    * The bump (KIP-360, client side) happens once per request, at the start of the next
+      sender poll (``bumpIdempotentEpochAndResetIdIfNeeded``): same producer id, epoch
+      + 1, and only the partitions that asked get their unresolved batches re-numbered
+      from sequence 0 under the new epoch.  Every other partition moves to the new epoch
+      lazily, the next time it drains a new batch with nothing of the old epoch
+      outstanding (``maybeUpdateProducerIdAndEpoch``): its own in-flight batches finish
+      under the old epoch, so healthy partitions keep flowing.  The brokers fence a late
+      request of an older epoch with ``INVALID_PRODUCER_EPOCH``, so a request the client
+      gave up on cannot land behind newer records.  At the last epoch (32767) the producer
+      asks the cluster for a new producer id instead.
     """
+
+    MAX_EPOCH = 32767
 
     def __init__(self) -> None:
         self.producer_id = -1
         self.producer_epoch = -1
-        self.next_sequence: dict[TopicPartition, int] = {}
-        self.last_acked: dict[TopicPartition, int] = {}
-        self.in_flight: dict[TopicPartition, list[ProducerBatch]] = {}
-        self.needs_reset = False
         self.init_in_flight = False
+        self.partitions: dict[TopicPartition, _PartitionSequences] = {}
+        # Partition -> the sequence expected after the batch whose fate is unknown.
+        self.unresolved: dict[TopicPartition, int] = {}
+        self.to_rewrite: set[TopicPartition] = set()
+        self.epoch_bump_required = False
+        self.epoch_bumps = 0
+        # Batches whose sequence was re-numbered by a bump (``sequenceHasBeenReset``).
+        self._reset_ids: set[int] = set()
+
+    # -- producer id and epoch ------------------------------------------------------------
 
     @property
     def has_producer_id(self) -> bool:
         return self.producer_id >= 0
 
-    @property
-    def can_start_sequences(self) -> bool:
-        """May a batch without a sequence be drained now?"""
-        return self.producer_id >= 0 and not self.needs_reset and not self.init_in_flight
-
     def set_producer_id(self, pid: int, epoch: int) -> None:
+        """A new producer id from ``InitProducerId``; partitions adopt it lazily."""
         self.producer_id, self.producer_epoch = pid, epoch
-        self.next_sequence.clear()
-        self.last_acked.clear()
-        self.in_flight.clear()
-        self.needs_reset = False
 
-    def bump_epoch(self) -> None:
-        """Same producer id, next epoch, every partition back to sequence 0."""
-        self.set_producer_id(self.producer_id, self.producer_epoch + 1)
+    def request_epoch_bump(self, tp: TopicPartition) -> None:
+        """Kafka's ``requestEpochBumpForPartition``."""
+        self.epoch_bump_required = True
+        self.to_rewrite.add(tp)
+
+    def bump_epoch_if_needed(self) -> bool:
+        """Kafka's ``bumpIdempotentEpochAndResetIdIfNeeded`` (idempotent part): bump the
+        epoch once for every partition that asked, re-number their unresolved batches
+        from 0.  Returns True when the epoch was bumped."""
+        if not self.epoch_bump_required:
+            return False
+        self.epoch_bump_required = False
+        if self.producer_epoch >= self.MAX_EPOCH:
+            # Epoch exhausted: a new producer id; the partitions that asked start over
+            # (their batches get fresh sequences once the id arrives).
+            self.producer_id, self.producer_epoch = -1, -1
+            for tp in sorted(self.to_rewrite):
+                entry = self.partitions.pop(tp, None)
+                if entry is not None:
+                    for b in entry.in_flight:
+                        b.set_producer_state(-1, -1, NO_SEQUENCE)
+                self.unresolved.pop(tp, None)
+            self.to_rewrite.clear()
+            return False
+        self.producer_epoch += 1
+        self.epoch_bumps += 1
+        for tp in sorted(self.to_rewrite):
+            self._start_sequences_at_beginning(tp)
+            self.unresolved.pop(tp, None)
+        self.to_rewrite.clear()
+        return True
+
+    def _start_sequences_at_beginning(self, tp: TopicPartition) -> None:
+        entry = self._entry(tp)
+        seq = 0
+        for b in entry.in_flight:
+            b.set_producer_state(self.producer_id, self.producer_epoch, seq)
+            self._reset_ids.add(b.id)
+            seq += b.records_count
+        entry.in_flight.sort(key=_sequence_order)
+        entry.producer_id, entry.producer_epoch = self.producer_id, self.producer_epoch
+        entry.next_sequence = seq
+        entry.last_acked = -1
+
+    # -- per-partition state ------------------------------------------------------------
+
+    def _entry(self, tp: TopicPartition) -> _PartitionSequences:
+        entry = self.partitions.get(tp)
+        if entry is None:
+            entry = self.partitions[tp] = _PartitionSequences()
+        return entry
+
+    def has_in_flight(self, tp: TopicPartition) -> bool:
+        entry = self.partitions.get(tp)
+        return entry is not None and bool(entry.in_flight)
+
+    def is_stale(self, tp: TopicPartition) -> bool:
+        """Kafka's ``hasStaleProducerIdAndEpoch``: the partition still uses an older
+        producer id or epoch than the producer's."""
+        entry = self.partitions.get(tp)
+        if entry is None:
+            return True
+        return (entry.producer_id, entry.producer_epoch) != (self.producer_id,
+                                                             self.producer_epoch)
+
+    def has_unresolved_sequence(self, tp: TopicPartition) -> bool:
+        return tp in self.unresolved
 
     def first_in_flight_sequence(self, tp: TopicPartition) -> int:
-        lst = self.in_flight.get(tp)
-        return lst[0].base_sequence if lst else NO_SEQUENCE
+        entry = self.partitions.get(tp)
+        return entry.in_flight[0].base_sequence if entry and entry.in_flight else NO_SEQUENCE
+
+    def sequence_was_reset(self, batch: ProducerBatch) -> bool:
+        return batch.id in self._reset_ids
 
     def assign(self, batch: ProducerBatch) -> None:
+        """Give a newly drained batch the partition's next sequence; a stale partition
+        with nothing outstanding first moves to the current epoch at sequence 0
+        (``maybeUpdateProducerIdAndEpoch``)."""
         tp = batch.tp
-        seq = self.next_sequence.get(tp, 0)
+        entry = self._entry(tp)
+        if self.is_stale(tp) and not entry.in_flight:
+            self._start_sequences_at_beginning(tp)
+        seq = entry.next_sequence
         batch.set_producer_state(self.producer_id, self.producer_epoch, seq)
-        self.next_sequence[tp] = (seq + batch.records_count) & 0x7FFFFFFF
-        lst = self.in_flight.setdefault(tp, [])
-        lst.append(batch)
-        lst.sort(key=lambda b: b.base_sequence)
+        entry.next_sequence = (seq + batch.records_count) & 0x7FFFFFFF
+        entry.in_flight.append(batch)
+        entry.in_flight.sort(key=_sequence_order)
 
     def replace(self, big: ProducerBatch, pieces: list[ProducerBatch]) -> None:
-        lst = self.in_flight.get(big.tp)
-        if lst is not None and big in lst:
-            lst.remove(big)
-            lst.extend(pieces)
-            lst.sort(key=lambda b: b.base_sequence)
+        """A split batch's pieces take its place (and its sequences)."""
+        entry = self.partitions.get(big.tp)
+        if entry is not None and big in entry.in_flight:
+            entry.in_flight.remove(big)
+            entry.in_flight.extend(p for p in pieces if p.has_sequence)
+            entry.in_flight.sort(key=_sequence_order)
+        self._reset_ids.discard(big.id)
 
-    def resolved(self, batch: ProducerBatch, acked: bool) -> None:
-        lst = self.in_flight.get(batch.tp)
-        if lst is not None and batch in lst:
-            lst.remove(batch)
-        if batch.producer_id != self.producer_id or batch.producer_epoch != self.producer_epoch:
-            return  # a batch of an earlier producer id or epoch: its gap no longer matters
-        if acked:
+    def _remove(self, batch: ProducerBatch) -> None:
+        entry = self.partitions.get(batch.tp)
+        if entry is not None and batch in entry.in_flight:
+            entry.in_flight.remove(batch)
+        self._reset_ids.discard(batch.id)
+
+    def handle_completed(self, batch: ProducerBatch) -> None:
+        """Kafka's ``handleCompletedBatch``: advance the last acknowledged sequence."""
+        entry = self.partitions.get(batch.tp)
+        if entry is not None and (batch.producer_id, batch.producer_epoch) == \
+                (entry.producer_id, entry.producer_epoch):
             last = batch.base_sequence + batch.records_count - 1
-            if last > self.last_acked.get(batch.tp, -1):
-                self.last_acked[batch.tp] = last
-        elif batch.has_sequence:
-            self.needs_reset = True
+            entry.last_acked = max(entry.last_acked, last)
+        self._remove(batch)
 
-    def is_next_sequence(self, batch: ProducerBatch) -> bool:
-        return batch.base_sequence == self.last_acked.get(batch.tp, -1) + 1
+    def handle_failed(self, batch: ProducerBatch, error: ErrorCode | None,
+                      adjust_sequences: bool) -> None:
+        """Kafka's ``handleFailedBatch`` for the idempotent producer: a batch failed for
+        good.  ``OUT_OF_ORDER_SEQUENCE_NUMBER`` means a gap: bump this partition's epoch.
+        ``UNKNOWN_PRODUCER_ID``: the broker lost our state; start this partition over.
+        Otherwise bump only if the sequence could be reused (``adjust_sequences``: the
+        batch still had retries left, so the broker surely did not keep it)."""
+        self._remove(batch)
+        tp = batch.tp
+        if error is ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
+            self.request_epoch_bump(tp)
+        elif error is ErrorCode.UNKNOWN_PRODUCER_ID:
+            self.partitions.pop(tp, None)
+            self.unresolved.pop(tp, None)
+        elif adjust_sequences:
+            self.request_epoch_bump(tp)
 
-    def any_in_flight(self) -> bool:
-        return any(self.in_flight.values())
+    def mark_sequence_unresolved(self, batch: ProducerBatch) -> None:
+        """Kafka's ``markSequenceUnresolved``: a batch that was retried expired; whether
+        the broker holds it is unknown until the partition's other batches resolve."""
+        nxt = batch.base_sequence + batch.records_count
+        self.unresolved[batch.tp] = max(self.unresolved.get(batch.tp, nxt), nxt)
+
+    def is_next_sequence(self, tp: TopicPartition, sequence: int) -> bool:
+        entry = self.partitions.get(tp)
+        return sequence - (entry.last_acked if entry is not None else -1) == 1
+
+    def is_next_for_unresolved(self, tp: TopicPartition, sequence: int) -> bool:
+        return self.unresolved.get(tp) == sequence
+
+    def maybe_resolve_sequences(self) -> None:
+        """Kafka's ``maybeResolveSequences``: an unresolved partition with nothing left
+        outstanding is resolved if its acknowledgements reach its next sequence (the
+        expired batch was written after all); otherwise it asks for an epoch bump."""
+        if not self.unresolved:
+            return
+        for tp in sorted(self.unresolved):
+            if self.has_in_flight(tp):
+                continue
+            entry = self._entry(tp)
+            if not self.is_next_sequence(tp, entry.next_sequence):
+                self.request_epoch_bump(tp)
+            del self.unresolved[tp]
+
+    def resolution_pending(self) -> bool:
+        """Is there sequence work the next poll can do right away?"""
+        return self.epoch_bump_required or any(
+            not self.has_in_flight(tp) for tp in self.unresolved)
 
 
 class Sender:
@@ -209,10 +359,17 @@ class Sender:
         """One pass of the sender loop; returns ms until the next poll is needed."""
         timeouts = []
         idem = self.idem
-        if idem is not None and (not idem.has_producer_id or idem.needs_reset):
-            t = self._maybe_init_producer_id(now)
-            if t is not None:
-                timeouts.append(t)
+        if idem is not None:
+            # Kafka's runOnce: resolve sequences, bump the epoch once if a partition
+            # asked for it, and get a producer id when there is none.
+            idem.maybe_resolve_sequences()
+            if idem.bump_epoch_if_needed() and self.events is not None:
+                self.events.publish("producer.init", producer_id=idem.producer_id,
+                                    epoch=idem.producer_epoch)
+            if not idem.has_producer_id:
+                t = self._maybe_init_producer_id(now)
+                if t is not None:
+                    timeouts.append(t)
         t = self._maybe_update_metadata(now)
         if t is not None:
             timeouts.append(t)
@@ -222,16 +379,6 @@ class Sender:
     def _maybe_init_producer_id(self, now: int) -> int | None:
         idem = self.idem
         if idem.init_in_flight:
-            return None
-        if idem.needs_reset and (idem.any_in_flight() or self.client.has_in_flight("produce")):
-            return None  # wait until every sequenced batch has resolved
-        if idem.needs_reset and 0 <= idem.producer_epoch < 32767:
-            idem.bump_epoch()
-            self._restart_sequences()
-            if self.events is not None:
-                self.events.publish("producer.init", producer_id=idem.producer_id,
-                                    epoch=idem.producer_epoch)
-            self.wakeup()
             return None
         node = self.client.least_loaded_node(self._known_nodes(), now)
         if node is None:
@@ -246,10 +393,7 @@ class Sender:
         idem.init_in_flight = False
         now = self.scheduler.now_ms
         if isinstance(resp, InitProducerIdResponse) and resp.error is ErrorCode.NONE:
-            had_reset = idem.needs_reset
             idem.set_producer_id(resp.producer_id, resp.producer_epoch)
-            if had_reset:
-                self._restart_sequences()
             if self.events is not None:
                 self.events.publish("producer.init", producer_id=resp.producer_id,
                                     epoch=resp.producer_epoch)
@@ -257,13 +401,6 @@ class Sender:
         else:
             self.metadata.request_update()
             self.wakeup_at(now + self.config.retry_backoff_ms)
-
-    def _restart_sequences(self) -> None:
-        # Sequences restart at 0: queued batches get new ones when drained.
-        for _tp, dq in self.acc.partitions():
-            for b in dq:
-                if b.has_sequence:
-                    b.set_producer_state(-1, -1, NO_SEQUENCE)
 
     def _known_nodes(self) -> list[int]:
         return list(self.metadata.brokers) or list(self._bootstrap())
@@ -352,15 +489,23 @@ class Sender:
             timeout = min(timeout, max(0, first + self.delivery_timeout_ms - now))
         if batches:
             timeout = 0  # more may be drainable right away (size limit, other nodes)
+        if self.idem is not None and self.idem.resolution_pending():
+            timeout = 0  # a partition's sequences can be resolved (or the epoch bumped)
         return timeout
 
     def _stop_partition(self, first: ProducerBatch, tp: TopicPartition) -> bool:
         """Kafka's ``shouldStopDrainBatchesForPartition`` (idempotent producer)."""
         idem = self.idem
+        if not idem.has_producer_id:
+            return True  # no batch goes out before the producer id arrives
         if not first.has_sequence:
-            return not idem.can_start_sequences
-        if first.producer_id != idem.producer_id or first.producer_epoch != idem.producer_epoch:
-            return True
+            if idem.has_in_flight(tp) and idem.is_stale(tp):
+                # Batches of the old epoch are still outstanding here: a new one at
+                # sequence 0 of the new epoch could overtake them.
+                return True
+            if idem.has_unresolved_sequence(tp):
+                return True  # the fate of an expired batch is not known yet
+        # A retried batch goes first: wait for the earliest unresolved one.
         first_seq = idem.first_in_flight_sequence(tp)
         return (first_seq != NO_SEQUENCE and first.has_sequence
                 and first.base_sequence != first_seq)
@@ -481,7 +626,7 @@ class Sender:
             self.acc.muted.discard(batch.tp)
         if error is ErrorCode.NONE or error is ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
             if self.idem is not None and batch.has_sequence:
-                self.idem.resolved(batch, acked=True)
+                self.idem.handle_completed(batch)  # even if it expired meanwhile
             self._succeed(batch, pr, now)
             return
         if (error is ErrorCode.MESSAGE_TOO_LARGE and batch.records_count > 1
@@ -510,13 +655,18 @@ class Sender:
             self.acc.reenqueue(batch, now, backoff,
                                self.metadata.leader_epochs.get(batch.tp, -1))
         else:
-            if self.idem is not None and batch.has_sequence:
-                self.idem.resolved(batch, acked=False)
             exc = errors.error_for(error, pr.error_message)
             if batch.is_done:
                 self._release(batch)  # expired while in flight: now free its memory
             else:
-                self._fail(batch, exc)
+                # Sequences may only be reused if the batch still had retries left:
+                # otherwise the broker may hold it (Kafka's adjustSequenceNumbers).  A
+                # batch past its delivery timeout is one Kafka's sender expires before it
+                # reads the answer: its fate is unknown, as for any expired batch.
+                timed_out = batch.has_reached_delivery_timeout(self.delivery_timeout_ms, now)
+                self._fail(batch, exc, code=None if timed_out else error,
+                           adjust_sequences=batch.attempts < self.retries and not timed_out,
+                           fate_unknown=timed_out)
         if error.invalidates_metadata:
             hint = pr.current_leader
             if (error is ErrorCode.NOT_LEADER_OR_FOLLOWER and hint is not None
@@ -534,14 +684,24 @@ class Sender:
             return False
         if batch.attempts >= self.retries:
             return False
-        if self.idem is not None and batch.has_sequence:
-            if batch.producer_id != self.idem.producer_id \
-                    or batch.producer_epoch != self.idem.producer_epoch:
-                return False
+        idem = self.idem
+        if idem is not None:
+            # Kafka's TransactionManager.canRetry for the idempotent producer.
+            tp = batch.tp
+            if error is ErrorCode.UNKNOWN_PRODUCER_ID:
+                # The broker lost our state: re-number this partition under a new epoch
+                # (unless this batch was re-numbered already) and retry.
+                if not idem.sequence_was_reset(batch):
+                    idem.request_epoch_bump(tp)
+                return True
             if error is ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
-                # Retry unless this batch is the very next one the broker expects, or a
-                # gap is known (an earlier batch failed for good: the sequence is lost).
-                return not self.idem.needs_reset and not self.idem.is_next_sequence(batch)
+                unresolved = idem.has_unresolved_sequence(tp)
+                if not unresolved and (idem.sequence_was_reset(batch)
+                                       or not idem.is_next_sequence(tp, batch.base_sequence)):
+                    return True  # an earlier batch is still being retried: wait for it
+                if not unresolved or idem.is_next_for_unresolved(tp, batch.base_sequence):
+                    idem.request_epoch_bump(tp)  # a real gap: start over at sequence 0
+                return True
         return error.retriable
 
     def _succeed(self, batch: ProducerBatch, pr: PartitionResponse, now: int) -> None:
@@ -556,16 +716,23 @@ class Sender:
                                     records=batch.records_count)
         self._release(batch)
 
-    def _fail(self, batch: ProducerBatch, exc: BaseException, expired: bool = False) -> None:
+    def _fail(self, batch: ProducerBatch, exc: BaseException, expired: bool = False,
+              code: ErrorCode | None = None, adjust_sequences: bool = False,
+              fate_unknown: bool | None = None) -> None:
         now = self.scheduler.now_ms
         if batch.is_done:
             self._release(batch)
             return
         batch.acked_ms = now
-        if self.idem is not None and batch.has_sequence and not batch.in_flight:
-            self.idem.resolved(batch, acked=False)
-        elif self.idem is not None and batch.has_sequence:
-            self.idem.needs_reset = True
+        idem = self.idem
+        if idem is not None:
+            idem.handle_failed(batch, code, adjust_sequences)
+            if fate_unknown is None:
+                fate_unknown = expired
+            if fate_unknown and batch.attempts > 0 and batch.has_sequence:
+                # It was sent and retried: the broker may hold it or not (Kafka marks
+                # the partition's sequence unresolved for expired batches in retry).
+                idem.mark_sequence_unresolved(batch)
         if batch.done(-1, -1, exc, final_state=FinalState.FAILED):
             if self.metrics is not None:
                 self.metrics.batch_failed(now, batch)
