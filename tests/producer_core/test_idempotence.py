@@ -61,7 +61,7 @@ def leaders_apart(sim: Simulation, topic: str) -> tuple[int, int]:
 def test_a_sequence_gap_on_one_partition_does_not_stall_another():
     cfg = {"linger.ms": 5, "request.timeout.ms": 400, "delivery.timeout.ms": 1500,
            "retry.backoff.ms": 50, "retry.backoff.max.ms": 200}
-    # One replica each: slowing one partition's leader cannot slow the other's acks=all.
+    # One replica each: one broker failing cannot fail the other partition's acks=all.
     sim = Simulation(config=cfg, brokers=3, topics={"orders": 3}, replication_factor=1,
                      seed=5)
     sim.producer.partitions_for("orders")
@@ -88,32 +88,30 @@ def test_a_sequence_gap_on_one_partition_does_not_stall_another():
     sim.events.subscribe(watch)
     sent = {gap: [], healthy: []}
     futs: dict[int, list] = {gap: [], healthy: []}
-    slow_until = None
     for i in range(600):  # 10 ms apart: 6 s of traffic to both partitions
         if i == 100:
-            # Requests to the gap partition's leader now outlast request.timeout.ms:
-            # its batches are retried and then expire, leaving an unresolved sequence.
-            sim.cluster.slow_broker(sim.cluster.leader("orders", gap), 1000)
-        if i == 250:
-            sim.cluster.slow_broker(sim.cluster.leader("orders", gap), 0)
-            slow_until = sim.now_ms
+            # The gap partition's leader refuses its next 25 requests with a retriable
+            # error: its batches are retried until they expire, leaving an unresolved
+            # sequence (the broker may hold an expired batch or not).
+            sim.cluster.fail_next(sim.cluster.leader("orders", gap), 25,
+                                  "NOT_ENOUGH_REPLICAS")
         for p in (gap, healthy):
             v = b"%d-%d" % (p, i)
             sent[p].append(v)
             futs[p].append(sim.producer.send("orders", value=v, partition=p))
         sim.run_for(10)
     sim.producer.flush()
-    assert slow_until is not None
 
     # The gap really happened and was closed by a bump of the epoch ...
-    assert gap_retried_failures, "the scenario must expire batches on the slow partition"
+    assert gap_retried_failures, "the scenario must expire batches on the gap partition"
     assert idem.producer_epoch > epoch0
     assert len(bumps) == idem.producer_epoch - epoch0
     # ... once per gap, never more often than batches of that partition expired.
     assert 1 <= len(bumps) <= len(gap_retried_failures)
-    # The healthy partition kept acknowledging quickly all along (no stall of seconds).
+    # The healthy partition kept acknowledging all along: no batch waited more than
+    # linger.ms plus a few round trips (a producer-wide pause held some for 70 ms+).
     assert len(healthy_latency) > 100
-    assert max(healthy_latency) < 200, max(healthy_latency)
+    assert max(healthy_latency) < 30, max(healthy_latency)
     # The healthy partition never had a gap: all its records made it, in order.
     healthy_recs = decoded(sim, "orders", healthy)
     assert [v for *_x, v in healthy_recs] == sent[healthy]
@@ -124,11 +122,12 @@ def test_a_sequence_gap_on_one_partition_does_not_stall_another():
     assert_no_duplicates_or_reordering(gap_recs, sent_order=sent[gap])
     assert gap_recs[-1][3] == sent[gap][-1]
     assert gap_recs[-1][0] > epoch0
-    # Every future completed exactly once; failures are the expired ones only.
+    # Every future completed; on the gap partition only records that timed out failed.
     assert all(f.done() for fs in futs.values() for f in fs)
     assert all(f.exception() is None for f in futs[healthy])
     failed = {type(f.exception()).__name__ for f in futs[gap] if f.exception() is not None}
-    assert failed <= {"DeliveryTimeoutError"}
+    # (a batch whose last answer arrives past its delivery timeout fails with that error)
+    assert failed <= {"DeliveryTimeoutError", "NotEnoughReplicasError"}
 
 
 def test_only_the_partitions_that_asked_are_renumbered():
