@@ -57,7 +57,7 @@ class ErrorCode(Enum):
         return self.value[2]
 
     @classmethod
-    def by_name(cls, name: str) -> "ErrorCode":
+    def by_name(cls, name: str) -> ErrorCode:
         try:
             return cls[name]
         except KeyError:

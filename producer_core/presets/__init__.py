@@ -7,7 +7,7 @@ menu, the lessons and the CLI (``python -m producer_core --preset incident``) sh
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _DIR = Path(__file__).resolve().parent
@@ -18,7 +18,7 @@ def names() -> list[str]:
     return sorted(p.stem for p in _DIR.glob("*.json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_text(preset_id: str) -> str:
     return (_DIR / f"{preset_id}.json").read_text(encoding="utf-8")
 
