@@ -348,7 +348,10 @@ class LabRegistry:
         return runner
 
     def check_total_rate(self, runner: LabRunner | None, new_rate: int) -> None:
-        others = sum(r.rate for r in self.labs.values() if r is not runner)
+        # Only watched labs run (an unwatched lab is frozen and costs no CPU), so only they
+        # count against the process's budget; a learner who browsed ten lessons' embeds
+        # must not lock everyone else out.
+        others = sum(r.rate for r in self.labs.values() if r is not runner and r.viewers)
         if others + new_rate > self.max_total_rate:
             raise CapacityError(
                 f"This server is already simulating {others:,} records/s for other learners; "
@@ -392,6 +395,8 @@ class LabRegistry:
             if len(self.labs) >= self.max_labs:
                 await self.reap()
             if len(self.labs) >= self.max_labs:
+                await self.evict_one_unwatched()
+            if len(self.labs) >= self.max_labs:
                 raise CapacityError(
                     f"The lab server is at capacity ({self.max_labs} live labs in this "
                     f"process). Please try again in a few minutes.")
@@ -404,6 +409,19 @@ class LabRegistry:
             await runner.start()
             self.labs[lab_id] = runner
             return runner
+
+    async def evict_one_unwatched(self) -> bool:
+        """At capacity, stop the lab unwatched for longest (its learner gets a fresh one from
+        the preset when they come back); False when every lab has a viewer."""
+        unwatched = [(r.last_viewer_ms, lab_id) for lab_id, r in self.labs.items()
+                     if not r.viewers]
+        if not unwatched:
+            return False
+        _, lab_id = min(unwatched)
+        runner = self.labs.pop(lab_id)
+        if runner.loop is asyncio.get_running_loop():
+            await runner.stop()
+        return True
 
     async def reap(self) -> int:
         """Stop labs nobody has watched for ``LAB_IDLE_SECONDS``; returns how many."""

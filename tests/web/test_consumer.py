@@ -232,6 +232,30 @@ async def test_at_capacity_a_new_lab_gets_a_friendly_message(lab_registry, setti
     await first.comm.disconnect()
 
 
+async def test_at_capacity_the_longest_unwatched_lab_makes_room(lab_registry, settings):
+    settings.LAB_MAX_SESSIONS = 1
+    first, _ = await open_lab(await make_session_key())
+    await first_frame(first)
+    await first.comm.disconnect()  # the first learner left the page: their lab is frozen
+    second, _ = await open_lab(await make_session_key())
+    msg = await second.recv()
+    assert msg["type"] == "frame", msg
+    assert len(lab_registry.labs) == 1
+    await second.comm.disconnect()
+
+
+async def test_unwatched_labs_do_not_count_against_the_total_rate(lab_registry, settings):
+    first, _ = await open_lab(await make_session_key())
+    state = (await first_frame(first))["state"]
+    settings.LAB_MAX_TOTAL_RATE = state["app"]["rate_target"] + 1  # room for one running lab
+    await first.comm.disconnect()
+    second, _ = await open_lab(await make_session_key())
+    msg = await second.recv()
+    assert msg["type"] == "frame", msg
+    assert len(lab_registry.labs) == 2  # the frozen lab is kept, not evicted
+    await second.comm.disconnect()
+
+
 async def test_an_embedded_lab_runs_its_preset_beside_the_main_lab(lab_registry):
     key = await make_session_key()
     main, _ = await open_lab(key)
