@@ -17,11 +17,11 @@ the same partition choices.
 
 from __future__ import annotations
 
-import random
 import struct
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
+from random import Random
 from typing import Any, Protocol, runtime_checkable
 
 from producer_core.errors import ConfigError, PartitionOutOfRangeError
@@ -105,11 +105,11 @@ class BuiltInPartitioner:
     do not leave fractional batches behind).
     """
 
-    def __init__(self, topic: str, sticky_batch_size: int, rng: random.Random) -> None:
+    def __init__(self, topic: str, sticky_batch_size: int, rng: Random) -> None:
         if isinstance(sticky_batch_size, bool) or not isinstance(sticky_batch_size, int) \
                 or sticky_batch_size < 1:
             raise ValueError(f"sticky_batch_size must be >= 1 but got {sticky_batch_size}")
-        if not isinstance(rng, random.Random):
+        if not isinstance(rng, Random):
             raise TypeError("rng must be a random.Random owned by the simulation")
         self.topic = topic
         self.sticky_batch_size = sticky_batch_size

@@ -33,7 +33,7 @@ send in progress".  ``sim.producer`` is always the current producer.
 from __future__ import annotations
 
 import math
-import random
+from random import Random
 from typing import Any
 
 from producer_core.config import ProducerConfig
@@ -107,11 +107,11 @@ class Simulation:
 
     # -- basics -------------------------------------------------------------------------
 
-    def rng(self, name: str) -> random.Random:
+    def rng(self, name: str) -> Random:
         """A ``random.Random`` derived from the seed and ``name`` (same name, same stream)."""
         if not isinstance(name, str):
             raise TypeError(f"rng name must be a str, got {name!r}")
-        return random.Random(f"{self.seed}:{name}")
+        return Random(f"{self.seed}:{name}")
 
     def _make_producer(self, cfg: ProducerConfig) -> Producer:
         gen = self.generation

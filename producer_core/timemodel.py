@@ -113,11 +113,11 @@ def calibrate(timer, *, chunk_bytes: int = 16 * 1024, total_bytes: int = 4 * 102
     ``timer`` is injected (``time.perf_counter``): the engine never reads the clock itself.
     Returns ``{codec: {"ns_per_byte": ..., "mb_s": ..., "ratio": ...}}``.
     """
-    import random
+    from random import Random
 
     from producer_core import compression, datagen
 
-    rng = random.Random(seed)
+    rng = Random(seed)
     blob = bytearray()
     while len(blob) < total_bytes:
         blob += datagen.generate("json-orders", rng, 300)
