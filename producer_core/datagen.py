@@ -6,7 +6,7 @@ enum-like strings drawn from small sets, prices, ISO timestamps.  That repetitio
 what gives JSON its 3–6× compression ratios, so codec comparisons on this data mean
 something.  ``random`` bytes do not compress at all; ``text`` is English-like prose.
 
-Everything draws from the ``random.Random`` it is given: the same seed gives the same
+Everything draws from the ``Random`` it is given: the same seed gives the same
 bytes.  ``generate(kind, rng, size_hint)`` makes one value; ``ValuePool`` pre-generates a
 few thousand and hands them out cheaply (what the workload threads use).
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
+from random import Random
 
 KINDS = ("json-orders", "json-users", "random", "text", "fixed")
 
@@ -57,7 +57,7 @@ def _dumps(obj: dict) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def order_event(rng: random.Random, size_hint: int = 300) -> bytes:
+def order_event(rng: Random, size_hint: int = 300) -> bytes:
     """One order event as compact JSON, grown with line items towards ``size_hint``."""
     ts = _BASE_TS_MS + rng.randrange(0, 86_400_000)
     if size_hint < 170:
@@ -101,7 +101,7 @@ def order_event(rng: random.Random, size_hint: int = 300) -> bytes:
     return _dumps(order)
 
 
-def user_event(rng: random.Random, size_hint: int = 250) -> bytes:
+def user_event(rng: Random, size_hint: int = 250) -> bytes:
     """One click-stream event (page views, searches, logins) as compact JSON."""
     kind = rng.choice(_USER_EVENTS)
     dtype, os_, browser = rng.choice(_DEVICES)
@@ -130,7 +130,7 @@ def user_event(rng: random.Random, size_hint: int = 250) -> bytes:
     return data
 
 
-def text(rng: random.Random, size_hint: int = 200) -> bytes:
+def text(rng: Random, size_hint: int = 200) -> bytes:
     out: list[str] = []
     n = 0
     while n < size_hint:
@@ -140,7 +140,7 @@ def text(rng: random.Random, size_hint: int = 200) -> bytes:
     return " ".join(out)[:max(1, size_hint)].encode()
 
 
-def generate(kind: str, rng: random.Random, size_hint: int = 100) -> bytes:
+def generate(kind: str, rng: Random, size_hint: int = 100) -> bytes:
     """One value of ``kind`` (see ``KINDS``), about ``size_hint`` bytes (exact for
     ``random``, ``text`` and ``fixed``; JSON events round to whole fields)."""
     if not isinstance(size_hint, int) or isinstance(size_hint, bool) or size_hint < 0:
@@ -164,7 +164,7 @@ class ValuePool:
 
     __slots__ = ("_n", "next", "values")
 
-    def __init__(self, kind: str, rng: random.Random, size_hint: int, count: int = 2048) -> None:
+    def __init__(self, kind: str, rng: Random, size_hint: int, count: int = 2048) -> None:
         if kind == "fixed":
             count = 1
         self.values = [generate(kind, rng, size_hint) for _ in range(count)]

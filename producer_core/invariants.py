@@ -22,8 +22,8 @@ fault script) from a seed; :func:`check_seed` runs it and returns the violations
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
+from random import Random
 from typing import Any
 
 from producer_core.errors import KafkaError
@@ -195,7 +195,7 @@ ERRORS = ("NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS", "REQUEST_TIMED_OUT",
 
 def random_scenario(seed: int) -> dict:
     """A small random run: producer config, cluster, app threads and a fault script."""
-    r = random.Random(f"invariants:{seed}")
+    r = Random(f"invariants:{seed}")
     brokers = r.randint(1, 4)
     rf = r.randint(1, brokers)
     linger = r.choice([0, 0, 1, 5, 20])
@@ -262,7 +262,7 @@ def random_scenario(seed: int) -> dict:
 class _AppThreads:
     """Application threads calling ``send_async`` with unique values (for log checks)."""
 
-    def __init__(self, sim: Any, spec: dict, rng: random.Random) -> None:
+    def __init__(self, sim: Any, spec: dict, rng: Random) -> None:
         self.sim = sim
         self.spec = spec
         self.rng = rng

@@ -16,14 +16,14 @@ The producer keeps leaders and partition counts only for the topics it uses:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 from producer_core.protocol import ErrorCode, MetadataResponse, PartitionMetadata, TopicPartition
 
 
-def exponential_backoff(base_ms: int, max_ms: int, attempts: int, rng: random.Random,
+def exponential_backoff(base_ms: int, max_ms: int, attempts: int, rng: Random,
                         jitter: float = 0.2) -> int:
     """KIP-580: ``base × 2^attempts`` capped at ``max``, then ±``jitter`` (seeded)."""
     if base_ms <= 0:
@@ -49,7 +49,7 @@ class ProducerMetadata:
     """Leaders and partition counts for the producer's topics, with refresh timing."""
 
     def __init__(self, *, metadata_max_age_ms: int, metadata_max_idle_ms: int,
-                 retry_backoff_ms: int, retry_backoff_max_ms: int, rng: random.Random,
+                 retry_backoff_ms: int, retry_backoff_max_ms: int, rng: Random,
                  events: Any = None) -> None:
         self.max_age_ms = metadata_max_age_ms
         self.max_idle_ms = metadata_max_idle_ms

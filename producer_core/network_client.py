@@ -20,8 +20,8 @@ the first request to a stopped broker fails after the time the cluster takes to 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 from producer_core.metadata import exponential_backoff
@@ -90,7 +90,7 @@ class NetworkClient:
 
     def __init__(self, cluster: Any, scheduler: Any, *, max_in_flight: int,
                  request_timeout_ms: int, reconnect_backoff_ms: int,
-                 reconnect_backoff_max_ms: int, rng: random.Random,
+                 reconnect_backoff_max_ms: int, rng: Random,
                  on_disconnect: Callable[[int], None] | None = None) -> None:
         self.cluster = cluster
         self.scheduler = scheduler

@@ -35,8 +35,8 @@ timeout.ms`` is accepted but not modelled; a direct ``send()`` costs no simulate
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 from producer_core import errors
@@ -104,7 +104,7 @@ class Producer:
     """
 
     def __init__(self, config: ProducerConfig | dict | None = None, *, scheduler: Any,
-                 events: Any, cluster: Any, rng: Callable[[str], random.Random],
+                 events: Any, cluster: Any, rng: Callable[[str], Random],
                  client_id: str | None = None) -> None:
         if config is None:
             config = ProducerConfig()

@@ -221,10 +221,10 @@ def _check_cluster(c: Any) -> dict:
                                 f"1..1000, got {n!r}")
     out["topics"] = dict(topics)
     if out["network"] is not None:
-        import random
+        from random import Random
 
         try:
-            NetworkModel(random.Random(0), list(range(1, b + 1)), copy.deepcopy(out["network"]))
+            NetworkModel(Random(0), list(range(1, b + 1)), copy.deepcopy(out["network"]))
         except NetworkConfigError as e:
             raise ScenarioError(f"cluster.{e}") from None
     else:

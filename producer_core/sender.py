@@ -27,8 +27,8 @@ backoff), batch splits on ``MESSAGE_TOO_LARGE``, metadata refresh on metadata er
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 from producer_core import errors
@@ -58,7 +58,7 @@ class Sender:
 
     def __init__(self, *, config: Any, accumulator: Any, metadata: Any,
                  client: NetworkClient, scheduler: Any, events: Any, metrics: Any,
-                 rng: random.Random, bootstrap: Callable[[], list[int]],
+                 rng: Random, bootstrap: Callable[[], list[int]],
                  decode: Callable[[bytes], Any]) -> None:
         self.config = config
         self.acc = accumulator

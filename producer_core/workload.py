@@ -21,9 +21,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from random import Random
 from typing import Any
 
 from producer_core import datagen, timemodel
@@ -157,7 +157,7 @@ class WorkloadSpec:
 class _KeyGen:
     __slots__ = ("cdf", "keys", "mode", "rng", "seq")
 
-    def __init__(self, spec: str, rng: random.Random) -> None:
+    def __init__(self, spec: str, rng: Random) -> None:
         self.mode, n = parse_keys(spec)
         self.rng = rng
         self.seq = 0

@@ -7,7 +7,7 @@ the cluster's own tests drive.
 
 from __future__ import annotations
 
-import random
+from random import Random
 from typing import Any
 
 from producer_core.cluster.mock import MockCluster
@@ -32,7 +32,7 @@ class RawClient:
         self.events.subscribe(self.trace.append)
         cluster_kwargs.setdefault("topics", {"orders": 6})
         self.cluster = MockCluster(scheduler=self.sched, events=self.events,
-                                   rng=random.Random(seed), **cluster_kwargs)
+                                   rng=Random(seed), **cluster_kwargs)
         self.responses: dict[int, tuple[int, Any]] = {}
         self._rid = 0
 

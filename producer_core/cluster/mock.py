@@ -10,8 +10,8 @@ lowest live broker (combined KRaft mode) and needs ``election_delay_ms`` to reac
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 from producer_core import timemodel
@@ -43,7 +43,7 @@ def _is_int(v: Any) -> bool:
 class MockCluster:
     """A Kafka cluster in the simulation: see the module docstring and DESIGN §3."""
 
-    def __init__(self, *, scheduler, events, rng: random.Random, brokers: int = 3,
+    def __init__(self, *, scheduler, events, rng: Random, brokers: int = 3,
                  topics: dict[str, int] | None = None, replication_factor: int = 3,
                  min_insync_replicas: int = 1, election_delay_ms: int | None = None,
                  network: dict | None = None, time_model: dict | None = None) -> None:

@@ -23,9 +23,9 @@ as it does against a real broker.
 from __future__ import annotations
 
 import math
-import random
 from collections import deque
 from dataclasses import dataclass, fields
+from random import Random
 from typing import Any
 
 from producer_core import timemodel
@@ -86,7 +86,7 @@ class NetworkModel:
     to every broker, and ``"brokers": {"2": {"rtt_ms": 20}}`` overrides per broker.
     """
 
-    def __init__(self, rng: random.Random, broker_ids: list[int],
+    def __init__(self, rng: Random, broker_ids: list[int],
                  network: dict[str, Any] | None = None) -> None:
         network = dict(network or {})
         per_broker = network.pop("brokers", None) or {}
