@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..export import ExportError, parse_properties
-from .engine import RunStats, cached_run
+from .engine import FixError, RunStats, cached_run, parse_fix
 
 
 @dataclass
@@ -53,23 +52,9 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     spec = page.extra
     g = Grade()
     try:
-        fix = parse_properties(fix_text)
-    except ExportError as exc:
+        fix = parse_fix(fix_text, spec["degraded"])
+    except FixError as exc:
         g.error = str(exc)
-        return g
-    if not fix:
-        g.error = "write at least one key=value setting"
-        return g
-    from producer_core import presets
-    from producer_core.config import ProducerConfig
-    from producer_core.errors import ConfigError
-
-    degraded_cfg = dict(presets.load(spec["degraded"]).get("config", {}))
-    degraded_cfg.update(fix)
-    try:
-        ProducerConfig.from_dict(degraded_cfg)
-    except ConfigError as exc:
-        g.error = f"that setting would not start a producer: {exc}"
         return g
     g.fix = fix
     duration = int(spec.get("measure_ms", 5000))

@@ -120,6 +120,35 @@ def run_preset(preset: dict | str, duration_ms: int | None = None,
     return st
 
 
+class FixError(ValueError):
+    """A learner's fix that cannot be replayed; the message is a sentence for the learner."""
+
+
+def parse_fix(fix_text: str, preset_id: str) -> dict:
+    """The learner's ``key=value`` lines as Kafka properties, checked on top of the preset's
+    config (what the replay will run). Raises :class:`FixError` for empty, malformed or
+    invalid input, so nothing is run for it."""
+    from producer_core import presets
+    from producer_core.config import ProducerConfig
+    from producer_core.errors import ConfigError
+
+    from ..export import ExportError, parse_properties
+
+    try:
+        fix = parse_properties(fix_text)
+    except ExportError as exc:
+        raise FixError(str(exc)) from None
+    if not fix:
+        raise FixError("write at least one key=value setting")
+    cfg = dict(presets.load(preset_id).get("config", {}))
+    cfg.update(fix)
+    try:
+        ProducerConfig.from_dict(cfg)
+    except ConfigError as exc:
+        raise FixError(f"that setting would not start a producer: {exc}") from None
+    return fix
+
+
 _CACHE: OrderedDict[str, RunStats] = OrderedDict()
 _CACHE_SIZE = 32
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..export import ExportError, parse_properties
-from .engine import RunStats, cached_run
+from .engine import FixError, RunStats, cached_run, parse_fix
 
 PRESET = "incident"
 REPLAY_MS = 65_000
@@ -72,26 +71,17 @@ def _baseline() -> dict:
 
 def replay(fix_text: str) -> Replay:
     """Parse, validate, replay; never raises for bad input (the error is in ``.error``)."""
-    from producer_core import presets
-    from producer_core.config import ProducerConfig
-    from producer_core.errors import ConfigError
     from producer_core.scenario import ScenarioError
 
     out = Replay()
     try:
-        fix = parse_properties(fix_text)
-    except ExportError as exc:
+        fix = parse_fix(fix_text, PRESET)
+    except FixError as exc:
         out.error = str(exc)
         return out
-    if not fix:
-        out.error = "write at least one key=value setting"
-        return out
-    cfg = dict(presets.load(PRESET).get("config", {}))
-    cfg.update(fix)
     try:
-        ProducerConfig.from_dict(cfg)
         st = cached_run(PRESET, REPLAY_MS, config_overrides=fix)
-    except (ConfigError, ScenarioError) as exc:
+    except ScenarioError as exc:
         out.error = f"that setting would not start a producer: {exc}"
         return out
     out.fix = fix
