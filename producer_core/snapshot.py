@@ -32,42 +32,39 @@ NOTABLE_KINDS = (
 )
 
 
+# One sentence per notable kind, filled from the event's fields.
+_BATCH = "batch {batch_id} ({topic}-{partition})"
+_DESCRIPTIONS = {
+    "broker.stopped": "broker {broker} stopped",
+    "broker.started": "broker {broker} started",
+    "broker.slowed": "broker {broker} slowed by {extra_ms} ms",
+    "network.cut": "network to broker {broker} cut",
+    "network.restored": "network to broker {broker} restored",
+    "leader.elected": "{topic}-{partition}: leader is now {leader} (epoch {epoch})",
+    "batch.retry": _BATCH + " retry {attempt} after {error}, backoff {backoff_ms} ms",
+    "batch.expired": _BATCH + " expired: {error}",
+    "batch.failed": _BATCH + " failed: {error}",
+    "pool.exhausted": "buffer pool exhausted: {requested} bytes requested, "
+                      "{available} of {total} available",
+    "send.failed": "send to {topic} failed: {error}",
+    "request.failed": "request {request_id} to broker {node} failed: {error}",
+    "metadata.update": "metadata updated (version {version})",
+    "producer.init": "producer id {producer_id} epoch {epoch}",
+}
+
+
 def describe(event: Event) -> str:
     """A short human sentence for a notable event."""
     d = event.data
     k = event.kind
-    if k == "broker.stopped":
-        return f"broker {d['broker']} stopped"
-    if k == "broker.started":
-        return f"broker {d['broker']} started"
-    if k == "broker.slowed":
-        return f"broker {d['broker']} slowed by {d['extra_ms']} ms"
-    if k == "network.cut":
-        return f"network to broker {d['broker']} cut"
-    if k == "network.restored":
-        return f"network to broker {d['broker']} restored"
-    if k == "leader.elected":
-        return f"{d['topic']}-{d['partition']}: leader is now {d['leader']} (epoch {d['epoch']})"
-    if k == "batch.retry":
-        return (f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) retry "
-                f"{d['attempt']} after {d['error']}, backoff {d['backoff_ms']} ms")
-    if k == "batch.expired":
-        return f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) expired: {d['error']}"
-    if k == "batch.failed":
-        return f"batch {d['batch_id']} ({d['topic']}-{d['partition']}) failed: {d['error']}"
     if k == "batch.split":
         return f"batch {d['batch_id']} split into {len(d['into'])} batches"
-    if k == "pool.exhausted":
-        return (f"buffer pool exhausted: {d['requested']} bytes requested, "
-                f"{d['available']} of {d['total']} available")
-    if k == "send.failed":
-        return f"send to {d['topic']} failed: {d['error']}"
-    if k == "request.failed":
-        return f"request {d['request_id']} to broker {d['node']} failed: {d['error']}"
-    if k == "metadata.update":
-        return f"metadata updated (version {d['version']})"
-    if k == "producer.init":
-        return f"producer id {d['producer_id']} epoch {d['epoch']}"
+    template = _DESCRIPTIONS.get(k)
+    if template is not None:
+        try:
+            return template.format(**d)
+        except KeyError:
+            pass  # a publisher without the documented fields: fall back to key=value
     fields = " ".join(f"{key}={value}" for key, value in d.items())
     return f"{k} {fields}".strip()
 
