@@ -1,5 +1,6 @@
 # Producer Lab — the two commands a newcomer needs:
-#   make run    set up .venv, migrate, load the courseware, serve on http://127.0.0.1:8000
+#   make run    set up .venv, migrate, load the courseware, start the worker and serve on
+#               http://127.0.0.1:8000
 #   make test   the same set-up, then every test
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test setup migrate courseware static lint bench clean
+.PHONY: run worker test setup migrate courseware static lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +32,13 @@ run: setup
 	@echo ""
 	@echo "  Producer Lab is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	@echo ""
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
+	@# The worker runs replays, grading and measurements (never daphne); it stops with daphne.
+	@$(PY) manage.py worker --verbosity 0 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
+
+# The background worker alone (make run starts one beside daphne).
+worker: setup
+	$(PY) manage.py worker
 
 # Browser tests fail (not skip) without Chromium unless REQUIRE_BROWSER=0 is given.
 test: setup

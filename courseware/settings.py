@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "courseware.jobs",
     "courseware.lab",
     "courseware.course",
 ]
@@ -77,6 +80,21 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=600
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # daphne and the worker write the same file: WAL lets readers through while one writes,
+    # IMMEDIATE transactions take the write lock up front instead of failing half-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
+
+# ---- background work (courseware.jobs; docs/JOBS.md) --------------------------------------
+# Replays, grading and measurements run in `manage.py worker` (make run starts it), never in
+# daphne. The queue is the database (django-tasks' DatabaseBackend).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "30"))
+JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "2"))
 
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
