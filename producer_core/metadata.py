@@ -16,6 +16,7 @@ The producer keeps leaders and partition counts only for the topics it uses:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from random import Random
 from typing import Any
@@ -24,16 +25,26 @@ from producer_core.protocol import ErrorCode, MetadataResponse, PartitionMetadat
 
 
 def exponential_backoff(base_ms: int, max_ms: int, attempts: int, rng: Random,
-                        jitter: float = 0.2) -> int:
-    """KIP-580: ``base × 2^attempts`` capped at ``max``, then ±``jitter`` (seeded)."""
-    if base_ms <= 0:
+                        jitter: float = 0.2, multiplier: int = 2) -> int:
+    """Kafka's ``ExponentialBackoff`` (KIP-580): ``base × multiplier^attempts`` times a seeded
+    random factor in ``[1 - jitter, 1 + jitter)``, and only then capped at ``max_ms``.
+
+    Capping after the jitter is what keeps every wait at or below the maximum. With
+    ``base_ms >= max_ms`` Kafka waits a constant ``max_ms`` and draws no random number.
+    """
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError("jitter must be between 0 and 1")
+    initial = min(base_ms, max_ms)
+    if initial <= 0:
         return 0
-    hi = max(max_ms, base_ms)
-    exp = base_ms * (2 ** min(attempts, 62))
-    term = min(exp, hi)
-    if jitter:
-        term = term * (1.0 + rng.uniform(-jitter, jitter))
-    return max(0, int(term))
+    if max_ms <= initial:
+        return initial
+    # The exponent stops growing once the term reaches the max (Kafka's expMax), so a large
+    # attempt count never overflows.
+    exp_max = math.log(max_ms / initial) / math.log(multiplier)
+    term = initial * multiplier ** min(attempts, exp_max)
+    factor = rng.uniform(1.0 - jitter, 1.0 + jitter) if jitter > 0 else 1.0
+    return min(int(term * factor), max_ms)
 
 
 class _TopicMeta:
