@@ -328,15 +328,27 @@ def resolve_dotted(path: str) -> Any:
     """Import ``package.module.Name`` (or ``package.module:Name``) and return the object.
 
     Raises ``ImportError``/``AttributeError`` with the path in the message.
+
+    Safety (issue 8): a name that arrives as text may come from a visitor, so only classes
+    defined inside ``producer_core`` are resolved; the module name is checked *before* any
+    import, and a non-class (e.g. a function that would be called per record) is refused.
+    Code that wants its own plugin passes the class or callable object itself.
     """
     module_name, sep, attr = path.replace(":", ".").rpartition(".")
     if not sep or not module_name:
         raise ImportError(f"{path!r} is not a dotted path like package.module.Name")
+    if module_name != "producer_core" and not module_name.startswith("producer_core."):
+        raise ImportError(
+            f"{path!r} is not one of the engine's own classes (producer_core.*); "
+            "pass a Python class or callable object to use your own")
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, attr)
+        obj = getattr(module, attr)
     except AttributeError:
         raise AttributeError(f"module {module_name} has no attribute {attr}") from None
+    if not isinstance(obj, type) or not obj.__module__.startswith("producer_core"):
+        raise ImportError(f"{path!r} is not a class of the engine")
+    return obj
 
 
 def _check_class_spec(key: ConfigKey, spec: Any) -> None:
