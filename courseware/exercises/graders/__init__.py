@@ -1,8 +1,9 @@
 """One grader per exercise slug (docs/GRADING.md). A fixed table: a slug from a request is
 looked up here, never imported by name."""
 
-from courseware.exercises.graders import batching_benchmark
+from courseware.exercises.graders import batching_benchmark, compression_comparison
 
 GRADERS = {
     "batching-benchmark": batching_benchmark.GRADER,
+    "compression-comparison": compression_comparison.GRADER,
 }
