@@ -1,9 +1,14 @@
 """One grader per exercise slug (docs/GRADING.md). A fixed table: a slug from a request is
 looked up here, never imported by name."""
 
-from courseware.exercises.graders import batching_benchmark, compression_comparison
+from courseware.exercises.graders import (
+    batching_benchmark,
+    compression_comparison,
+    health_check,
+)
 
 GRADERS = {
     "batching-benchmark": batching_benchmark.GRADER,
     "compression-comparison": compression_comparison.GRADER,
+    "health-check": health_check.GRADER,
 }
