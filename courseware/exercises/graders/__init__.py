@@ -5,10 +5,12 @@ from courseware.exercises.graders import (
     batching_benchmark,
     compression_comparison,
     health_check,
+    metrics_dashboard,
 )
 
 GRADERS = {
     "batching-benchmark": batching_benchmark.GRADER,
     "compression-comparison": compression_comparison.GRADER,
+    "metrics-dashboard": metrics_dashboard.GRADER,
     "health-check": health_check.GRADER,
 }
