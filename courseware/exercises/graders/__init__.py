@@ -2,6 +2,7 @@
 looked up here, never imported by name."""
 
 from courseware.exercises.graders import (
+    back_pressure,
     batching_benchmark,
     compression_comparison,
     health_check,
@@ -11,6 +12,7 @@ from courseware.exercises.graders import (
 GRADERS = {
     "batching-benchmark": batching_benchmark.GRADER,
     "compression-comparison": compression_comparison.GRADER,
+    "back-pressure": back_pressure.GRADER,
     "metrics-dashboard": metrics_dashboard.GRADER,
     "health-check": health_check.GRADER,
 }
