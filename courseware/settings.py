@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "template_partials",
     "courseware.lab",
     "courseware.course",
+    "courseware.rooms",
 ]
 
 MIDDLEWARE = [

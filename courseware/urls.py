@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("lab/", include("courseware.lab.urls")),
+    path("room/", include("courseware.rooms.urls")),
     path("", include("courseware.course.urls")),
 ]
