@@ -49,6 +49,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         rate = float(getattr(settings, "LAB_WS_RATE", 20))
         self.bucket = TokenBucket(rate, burst=rate * 2)
         self._fork_waiters: dict = {}
+        self._tasks: set = set()
         await self.accept()
         if not services.allow_join(_client(self.scope)):
             await self._error("rate_limited", "too many join attempts from this address; "
@@ -160,8 +161,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     pk, self.scope["session"].session_key, data.get("choice"))
                 await self._to_room({"type": "room.update", "meta": {"poll": poll}})
                 result = {"counted": True}
-            else:  # fork
-                await self._fork(ref)
+            else:  # fork: its own task, so this consumer can receive the room's answer
+                task = asyncio.get_running_loop().create_task(self._fork(ref))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
                 return
         except services.RoomError as exc:
             await self._error(exc.code, exc.message, ref)
