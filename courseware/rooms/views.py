@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import segno
@@ -83,8 +84,9 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
     if error:
         return error
     url = request.build_absolute_uri(services.urls(room)["follow_url"])
-    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff")
-    return HttpResponse(svg, content_type="image/svg+xml")
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", scale=8, dark="#000", light="#fff")
+    return HttpResponse(buf.getvalue(), content_type="image/svg+xml")
 
 
 @login_required
