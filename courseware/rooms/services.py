@@ -138,11 +138,13 @@ _join_buckets: dict[str, tuple[float, float]] = {}
 
 
 def allow_join(client: str) -> bool:
-    """One token bucket per client address (per process): ``JOIN_RATE``/s, bursts of
-    ``JOIN_BURST``.  Guessing codes at that pace would take centuries."""
+    """One token bucket per client address (per process): ``ROOM_JOIN_RATE``/s, bursts of
+    ``ROOM_JOIN_BURST`` (settings).  Guessing codes at that pace would take centuries."""
+    rate = float(getattr(settings, "ROOM_JOIN_RATE", JOIN_RATE))
+    burst = float(getattr(settings, "ROOM_JOIN_BURST", JOIN_BURST))
     now = time.monotonic()
-    tokens, stamp = _join_buckets.get(client, (JOIN_BURST, now))
-    tokens = min(JOIN_BURST, tokens + (now - stamp) * JOIN_RATE)
+    tokens, stamp = _join_buckets.get(client, (burst, now))
+    tokens = min(burst, tokens + (now - stamp) * rate)
     if len(_join_buckets) > 10_000:
         _join_buckets.clear()
     if tokens < 1.0:
