@@ -61,6 +61,8 @@ def open_room(*, preset: str | None = None, config: dict | None = None,
     except KeyError:
         raise SceneError(f"unknown preset {preset!r}") from None
     first_config = dict(config or (scenes[0]["config"] if scenes else {}))
+    if first_config:  # refused before anything is created
+        _check_config(preset, first_config)
     token = codes.new_token()
     for _ in range(20):
         try:
@@ -79,7 +81,6 @@ def open_room(*, preset: str | None = None, config: dict | None = None,
     else:  # pragma: no cover - 31^6 codes
         raise RoomError("capacity", "no free room code; try again")
     if first_config:
-        _check_config(preset, first_config)
         RoomCommand.objects.create(room=room, index=0, t_ms=0, steps=0, type="config",
                                    args={"set": first_config})
     return room, token
