@@ -25,7 +25,7 @@ from courseware.lab.consumers import (
     lab_id_for,
 )
 from courseware.lab.registry import control_group, frames_group
-from courseware.rooms import services
+from courseware.rooms import relay, services
 from courseware.rooms.replay import Entry, rebuild
 from courseware.rooms.runner import adopt_lab, ensure_room
 
@@ -80,7 +80,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.room = room
         self.lab_id = room.lab_id
-        await self.channel_layer.group_add(frames_group(self.lab_id), self.channel_name)
+        self._relayed = relay.relay_needed()
+        if self._relayed:
+            await relay.join(self.lab_id, self)
+        else:
+            await self.channel_layer.group_add(frames_group(self.lab_id), self.channel_name)
         await self._to_room({"type": "lab.attach", "role": self.role})
         if self.role == "presenter":
             await self._publish_meta()
@@ -88,7 +92,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.room is None:
             return
-        await self.channel_layer.group_discard(frames_group(self.lab_id), self.channel_name)
+        if self._relayed:
+            await relay.leave(self.lab_id, self)
+        else:
+            await self.channel_layer.group_discard(frames_group(self.lab_id), self.channel_name)
         await self._to_room({"type": "lab.detach"})
         self.room = None
 
