@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "courseware.jobs",
     "courseware.lab",
     "courseware.course",
+    "courseware.rooms",
 ]
 
 MIDDLEWARE = [
@@ -148,3 +149,6 @@ LAB_MAX_TOTAL_RATE = int(os.environ.get("LAB_MAX_TOTAL_RATE", "100000"))  # over
 LAB_IDLE_SECONDS = int(os.environ.get("LAB_IDLE_SECONDS", "600"))  # reap labs nobody watches
 LAB_FRAME_HZ = float(os.environ.get("LAB_FRAME_HZ", "20"))  # frames per second (at most 30)
 LAB_WS_RATE = float(os.environ.get("LAB_WS_RATE", "20"))  # messages/s per connection (burst 2x)
+# Rooms (courseware.rooms): join attempts per client address (a token bucket per process)
+ROOM_JOIN_RATE = float(os.environ.get("ROOM_JOIN_RATE", "0.5"))  # per second, on average
+ROOM_JOIN_BURST = float(os.environ.get("ROOM_JOIN_BURST", "10"))

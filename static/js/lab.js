@@ -103,7 +103,10 @@
       if (cb) cb(msg);
       if (msg.type === "error") toast(msg.message, "bad", msg.code === "capacity" ? 12000 : 6000);
     }
+    // other messages (a room's "room", "forked"…) are for whoever embeds the lab
+    root.dispatchEvent(new CustomEvent("lab:message", { detail: msg }));
   }
+  root.labSend = send;
   root.labDebug = function () { return { seq: seq, frames: framesSeen, state: state }; };
 
   // ---- render loop ---------------------------------------------------------------------
@@ -702,13 +705,14 @@
   var pr = $("preset");
   if (pr) pr.addEventListener("change", function () {
     send({ type: "preset", id: pr.value }, function (r) {
-      if (r.type === "ack") { history.replaceState(null, "", "/lab/?preset=" + encodeURIComponent(pr.value)); root.dataset.ws = "/ws/lab/main/?preset=" + encodeURIComponent(pr.value); dirty = {}; }
+      if (r.type === "ack" && !root.dataset.room) { history.replaceState(null, "", "/lab/?preset=" + encodeURIComponent(pr.value)); root.dataset.ws = "/ws/lab/main/?preset=" + encodeURIComponent(pr.value); dirty = {}; }
     });
   });
   function openHelp() { var d = $("help"); if (d && d.showModal) { if (d.open) d.close(); else d.showModal(); } }
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "select" || tag === "textarea" || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (MODE === "follow") return;  // a room's follower watches; its keys do nothing
     if (e.key === " ") { e.preventDefault(); togglePause(); }
     else if (e.key === ".") { e.preventDefault(); step(); }
     else if (e.key === "[") { e.preventDefault(); nudgeSpeed(-1); }

@@ -1,0 +1,212 @@
+"""A room's simulation on the event loop: the lab's ``LabRunner`` plus a command log.
+
+The room runs under the lab registry like any lab (``courseware.lab.registry``): one owner
+process holds the Redis lease and publishes frames to ``lab.<lab id>``; consumers on every
+process join that group and send commands to ``labctl.<lab id>``.  What a room adds:
+
+* every command its session applies is recorded with the instant it was applied at
+  (``courseware.rooms.replay.Entry``) and saved before the command's ``ack`` leaves;
+* the clock's position is saved every few seconds and when the runner stops, so a process
+  that starts the room later (a restart) rebuilds it where it was;
+* room messages (``{"type": "room", ...}``: follower count, scene, poll) go to the same
+  frames group, encoded once;
+* ``room.forkpoint`` answers with the log and the instant, for a follower's fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+
+from courseware.lab.commands import Command
+from courseware.lab.pacing import wall_ms
+from courseware.lab.registry import LabRunner, frames_group, registry
+from courseware.rooms.replay import Entry, point, rebuild
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_MS = 2000
+
+
+class RoomRunner(LabRunner):
+    """The room's one authoritative simulation, in the process that owns it."""
+
+    def __init__(self, session, room_pk: int, entries: list[Entry]) -> None:
+        super().__init__(registry, session)
+        self.room_pk = room_pk
+        self.entries = list(entries)
+        self._pending: list[tuple[int, Entry]] = []
+        self.roles: dict[str, str] = {}
+        self.meta: dict = {}
+        self._checkpoint_ms = wall_ms()
+        apply = session.apply
+
+        def recording_apply(cmd: Command) -> dict:
+            at = point(session)
+            result = apply(cmd)  # raises on refusal: nothing recorded
+            entry = Entry(at[0], at[1], cmd.type, dict(cmd.args))
+            self._pending.append((len(self.entries), entry))
+            self.entries.append(entry)
+            return result
+
+        session.apply = recording_apply
+
+    # ---- the log in the database ------------------------------------------------------
+
+    async def _send(self, channel, message) -> None:
+        if self._pending:  # the ack says "applied": the command is saved by then
+            await self._flush()
+        await super()._send(channel, message)
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            await _save_entries(self.room_pk, pending)
+        except Exception:
+            log.exception("room %s: command log not saved", self.lab_id)
+
+    async def checkpoint(self) -> None:
+        self._checkpoint_ms = wall_ms()
+        t_ms, steps = point(self.session)
+        try:
+            await _save_checkpoint(self.room_pk, t_ms, steps)
+        except Exception:  # noqa: BLE001 - the next checkpoint tries again
+            log.warning("room %s: checkpoint not saved", self.lab_id)
+
+    async def stop(self) -> None:
+        if not self.stopped:
+            if self._pending:
+                await self._flush()
+            await self.checkpoint()
+        await super().stop()
+
+    async def _frame(self, now: float) -> None:
+        """The lab's frame, published once to the room's frames group, whose members are
+        one relay per process (``courseware.rooms.relay``), not one channel per follower:
+        the encoded text is handed to every local follower's socket as it is."""
+        async with self._frame_lock:
+            if not self.session.dirty:
+                return
+            t0 = time.thread_time()
+            text = self.session.delta_frame()
+            self.frame_cost_s += 0.2 * (time.thread_time() - t0 - self.frame_cost_s)
+            if text is not None:
+                self._note_frame(now)
+                try:
+                    await self.layer.group_send(frames_group(self.lab_id),
+                                                {"type": "lab.frame", "text": text})
+                except Exception:
+                    log.exception("room %s: frame not sent", self.lab_id)
+        if now - self._checkpoint_ms > CHECKPOINT_EVERY_MS:
+            await self.checkpoint()
+
+    # ---- room messages ------------------------------------------------------------------
+
+    async def handle(self, message: dict) -> None:
+        kind = message.get("type")
+        reply_to = message.get("reply_to")
+        if kind == "lab.attach":
+            self.roles[reply_to] = message.get("role", "follower")
+            await super().handle(message)
+            await self._send(reply_to, {"type": "lab.frame", "text": self._meta_text()})
+            await self._publish_meta()
+        elif kind == "lab.detach":
+            self.roles.pop(reply_to, None)
+            await super().handle(message)
+            await self._publish_meta()
+        elif kind == "room.update":
+            self.meta.update(message.get("meta") or {})
+            await self._publish_meta()
+        elif kind == "room.forkpoint":
+            t_ms, steps = point(self.session)
+            await self._send(reply_to, {
+                "type": "room.forkpoint", "t_ms": t_ms, "steps": steps,
+                "paused": self.session.paused, "speed": self.session.pacer.speed,
+                "entries": [e.as_dict() for e in self.entries], "ref": message.get("ref")})
+        else:
+            await super().handle(message)
+
+    def _meta_text(self) -> str:
+        followers = sum(1 for ch in self.viewers if self.roles.get(ch) == "follower")
+        return json.dumps({"type": "room", **self.meta, "followers": followers},
+                          separators=(",", ":"), default=str)
+
+    async def _publish_meta(self) -> None:
+        message = {"type": "lab.frame", "text": self._meta_text()}
+        try:
+            await self.layer.group_send(frames_group(self.lab_id), message)
+        except Exception:  # noqa: BLE001 - the next change publishes again
+            log.warning("room %s: room message not sent", self.lab_id)
+
+
+@database_sync_to_async
+def _save_entries(room_pk: int, pending: list[tuple[int, Entry]]) -> None:
+    from courseware.rooms.models import RoomCommand
+
+    RoomCommand.objects.bulk_create([
+        RoomCommand(room_id=room_pk, index=i, t_ms=e.t_ms, steps=e.steps, type=e.type,
+                    args=e.args) for i, e in pending], ignore_conflicts=True)
+
+
+@database_sync_to_async
+def _save_checkpoint(room_pk: int, t_ms: int, steps: int) -> None:
+    from courseware.rooms.models import Room
+
+    Room.objects.filter(pk=room_pk, checkpoint_steps__lte=steps).update(
+        checkpoint_ms=t_ms, checkpoint_steps=steps)
+
+
+@database_sync_to_async
+def load_entries(room_pk: int) -> list[Entry]:
+    from courseware.rooms.models import RoomCommand
+
+    return [Entry(c.t_ms, c.steps, c.type, c.args)
+            for c in RoomCommand.objects.filter(room_id=room_pk).order_by("index")]
+
+
+_locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+async def ensure_room(room) -> RoomRunner | None:
+    """The local runner of ``room``, rebuilt from its log if nobody runs it; None when
+    another process owns it (talk to it through the channel layer)."""
+    lab_id = room.lab_id
+    loop = asyncio.get_running_loop()
+    lock = _locks.setdefault((id(loop), lab_id), asyncio.Lock())
+    async with lock:
+        runner = registry.get(lab_id)
+        if runner is not None:
+            return runner  # type: ignore[return-value]
+        if not await registry.claim(lab_id):
+            return None
+        entries = await load_entries(room.pk)
+        until = (room.checkpoint_ms, room.checkpoint_steps)
+        if entries and (entries[-1].steps, entries[-1].t_ms) > (until[1], until[0]):
+            until = (entries[-1].t_ms, entries[-1].steps)
+        session = await asyncio.to_thread(rebuild, lab_id, room.preset, room.seed,
+                                          entries, until)
+        runner = RoomRunner(session, room.pk, entries)
+        await runner.start()
+        registry.labs[lab_id] = runner
+        registry._start_reaper()
+        return runner
+
+
+async def adopt_lab(lab_id: str, session) -> None:
+    """Make ``session`` the lab ``lab_id`` of this process (a follower's fork becomes their
+    own lab): the old one, if it runs here, stops.  Raises RuntimeError when the lab is
+    owned by another process."""
+    old = registry.get(lab_id)
+    if old is not None:
+        registry.labs.pop(lab_id, None)
+        await old.stop()
+    if not await registry.claim(lab_id):
+        raise RuntimeError("your own lab is running in another server process")
+    runner = LabRunner(registry, session)
+    await runner.start()
+    registry.labs[lab_id] = runner
+    registry._start_reaper()

@@ -1,0 +1,198 @@
+"""Rooms on a live daphne over real WebSockets: the presenter controls, followers watch and
+are refused, polls count each follower once, a fork is the room at that instant, and a
+restart rebuilds the room from its log (docs/PROTOCOL.md, "Rooms")."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import start_daphne, stop_process
+from tests.rooms.helpers import RoomClient, broker_up, comparable, open_room
+
+
+def run(coro_fn, *args):
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro_fn(*args)).result(timeout=180)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("rooms")
+    proc, url = start_daphne(tmp)
+    holder = {"proc": proc, "url": url, "tmp": tmp}
+    try:
+        yield holder
+    finally:
+        stop_process(holder["proc"])
+
+
+def _ws(link: str) -> str:
+    code = link.split("/room/")[1].split("/")[0]
+    token = link.split("token=")[1] if "token=" in link else None
+    return f"/ws/room/{code}/" + (f"?token={token}" if token else "")
+
+
+def test_room_pages_name_their_websocket_path(server):
+    import urllib.request
+
+    room = open_room(server["tmp"])
+    for key in ("follow_url", "projector_url", "presenter_url"):
+        with urllib.request.urlopen(server["url"] + room[key], timeout=10) as resp:
+            html = resp.read().decode()
+        assert f'data-ws="/ws/room/{room["code"]}/' in html
+    assert "?token=" in room["presenter_url"]
+    with urllib.request.urlopen(server["url"] + f"/room/{room['code']}/qr.svg") as resp:
+        body = resp.read()
+        assert b"<svg" in body[:200] and b"xmlns" in body[:300]
+
+
+def test_followers_see_the_presenter_and_their_commands_are_refused(server):
+    room = open_room(server["tmp"])
+    run(_refused, server["url"], room)
+
+
+async def _refused(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    before = comparable(follower.state)["lab"]
+    for cmd in ({"type": "pause", "ref": "f1"}, {"type": "config", "set": {"linger.ms": 9},
+                                                 "ref": "f2"},
+                {"type": "fault", "op": "stop_broker", "broker": 1, "ref": "f3"},
+                {"type": "scene", "index": 0, "ref": "f4"}, {"type": "close", "ref": "f5"}):
+        msg = await follower.reply(cmd)
+        assert msg["type"] == "error" and msg["code"] == "forbidden", msg
+    ack = await presenter.reply({"type": "fault", "op": "stop_broker", "broker": 2,
+                                 "ref": "p1"})
+    assert ack["type"] == "ack"
+    await follower.until(lambda c, m: c.state and not broker_up(c.state, 2))
+    lab = comparable(follower.state)["lab"]
+    assert lab["overrides"] == before["overrides"] == {}  # f2 changed nothing
+    assert lab["paused"] is False
+    await follower.until(lambda c, m: c.room.get("followers") == 1)
+    presenter.close()
+    follower.close()
+
+
+def test_poll_answers_count_once_per_follower(server):
+    room = open_room(server["tmp"], "--lesson", "batching")
+    run(_poll, server["url"], room)
+
+
+async def _poll(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    a = await RoomClient.join(url, _ws(room["follow_url"]))
+    b = await RoomClient.join(url, _ws(room["follow_url"]))
+    opened = await presenter.reply({"type": "poll", "question": "batching-light-load",
+                                    "ref": "q"})
+    assert opened["type"] == "ack"
+    choices = opened["result"]["poll"]["choices"]
+    assert "answer" not in opened["result"]["poll"]  # not before the reveal
+    first = await a.reply({"type": "answer", "choice": choices[1], "ref": "a1"})
+    assert first["type"] == "ack"
+    again = await a.reply({"type": "answer", "choice": choices[0], "ref": "a2"})
+    assert again["type"] == "error" and again["code"] == "already_answered"
+    bad = await b.reply({"type": "answer", "choice": "nope", "ref": "b0"})
+    assert bad["type"] == "error" and bad["code"] == "invalid"
+    assert (await b.reply({"type": "answer", "choice": choices[1], "ref": "b1"}))["type"] == "ack"
+    await presenter.until(lambda c, m: (c.room.get("poll") or {}).get("total") == 2)
+    assert presenter.room["poll"]["counts"] == {choices[1]: 2}
+    shown = await presenter.reply({"type": "reveal", "ref": "r"})
+    assert shown["result"]["poll"]["answer"] == choices[1]
+    await a.until(lambda c, m: (c.room.get("poll") or {}).get("revealed") is True)
+    for c in (presenter, a, b):
+        c.close()
+
+
+def test_a_fork_is_the_room_at_that_instant_then_its_own(server):
+    room = open_room(server["tmp"])
+    run(_fork, server["url"], room)
+
+
+async def _fork(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    await presenter.reply({"type": "config", "set": {"linger.ms": 40}, "ref": "c"})
+    await asyncio.sleep(0.5)
+    await presenter.reply({"type": "pause", "ref": "p"})
+    await follower.until(lambda c, m: c.state["lab"]["paused"]
+                         and c.state["lab"]["overrides"] == {"linger.ms": 40})
+    await asyncio.sleep(0.3)  # the paused room's last frame has arrived
+    forked = await follower.until(lambda c, m: m.get("type") in ("forked", "error")) \
+        if await _send(follower, {"type": "fork", "ref": "k"}) else None
+    assert forked["type"] == "forked", forked
+    mine = await RoomClient.join(url, "/ws/lab/main/", cookie=follower.cookie)
+    assert comparable(mine.state) == comparable(follower.state)
+    assert mine.state["now_ms"] == forked["t_ms"] > 0
+    # then it is theirs: a change to the fork leaves the room alone
+    assert (await mine.reply({"type": "config", "set": {"linger.ms": 5}, "ref": "m"}))["type"] == "ack"
+    await mine.reply({"type": "resume", "ref": "m2"})
+    await presenter.reply({"type": "resume", "ref": "p2"})
+    await follower.until(lambda c, m: not c.state["lab"]["paused"])
+    assert follower.state["lab"]["overrides"] == {"linger.ms": 40}
+    await mine.until(lambda c, m: c.state["lab"]["overrides"] == {"linger.ms": 5})
+    for c in (presenter, follower, mine):
+        c.close()
+
+
+async def _send(client, obj) -> bool:
+    await client.send(obj)
+    return True
+
+
+def test_a_restart_rebuilds_the_room_exactly(server):
+    room = open_room(server["tmp"])
+    before = run(_steer_then_pause, server["url"], room)
+    stop_process(server["proc"])
+    server["proc"], server["url"] = start_daphne(server["tmp"], migrate=False)
+    after = run(_look, server["url"], room)
+    assert after == before
+
+
+async def _steer_then_pause(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    await presenter.reply({"type": "config", "set": {"linger.ms": 77}, "ref": 1})
+    await asyncio.sleep(0.4)
+    await presenter.reply({"type": "fault", "op": "stop_broker", "broker": 1, "ref": 2})
+    await asyncio.sleep(0.4)
+    await presenter.reply({"type": "pause", "ref": 3})
+    await presenter.reply({"type": "step", "count": 5, "ref": 4})
+    await presenter.until(lambda c, m: c.state["lab"]["last_step"] is not None)
+    await asyncio.sleep(0.3)
+    presenter.close()  # the presenter leaves: the room stays
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    state = comparable(follower.state)
+    follower.close()
+    assert state["lab"]["overrides"] == {"linger.ms": 77} and not broker_up(state, 1)
+    return state
+
+
+async def _look(url, room):
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    state = comparable(follower.state)
+    follower.close()
+    return state
+
+
+def test_a_closed_or_unknown_room_code_stops_working(server):
+    room = open_room(server["tmp"])
+    run(_close, server["url"], room)
+
+
+async def _close(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    assert (await presenter.reply({"type": "close", "ref": "x"}))["type"] == "ack"
+    presenter.close()
+    from bench.live_bench import WSClient, new_session_cookie
+
+    port = int(url.rsplit(":", 1)[1])
+    for code in (room["code"], "ZZZZZZ"):
+        ws = await WSClient.connect("127.0.0.1", port, f"/ws/room/{code}/",
+                                    new_session_cookie(url))
+        import json
+
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert msg["type"] == "error" and msg["code"] in ("closed", "not_found"), msg
+        ws.close()

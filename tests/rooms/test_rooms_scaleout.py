@@ -1,0 +1,76 @@
+"""A room over two daphne processes sharing channels_redis on a real redis-server: the
+presenter on one, followers on both; frames reach every follower, follower commands are
+refused on either process, and a presenter on the *other* process controls the room too."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import free_port, start_daphne, stop_process
+from tests.rooms.helpers import RoomClient, broker_up, open_room
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
+                                reason="redis-server not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("rooms-scaleout")
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs = []
+    try:
+        time.sleep(0.3)
+        env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        a, url_a = start_daphne(tmp, extra_env=env)
+        procs.append(a)
+        b, url_b = start_daphne(tmp, extra_env=env, migrate=False)
+        procs.append(b)
+        yield tmp, url_a, url_b
+    finally:
+        for p in procs:
+            stop_process(p)
+        stop_process(redis)
+
+
+def test_presenter_and_followers_on_two_processes(two_servers):
+    tmp, url_a, url_b = two_servers
+    room = open_room(tmp)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _two(url_a, url_b, room)).result(timeout=180)
+
+
+async def _two(url_a, url_b, room):
+    code = room["code"]
+    token = room["presenter_url"].split("token=")[1]
+    presenter = await RoomClient.join(url_a, f"/ws/room/{code}/?token={token}")
+    on_a = await RoomClient.join(url_a, f"/ws/room/{code}/")
+    on_b = await RoomClient.join(url_b, f"/ws/room/{code}/")
+    assert abs(on_a.state["now_ms"] - on_b.state["now_ms"]) < 2000  # one room, not two
+    refused = await on_b.reply({"type": "pause", "ref": "b"})
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    assert (await presenter.reply({"type": "fault", "op": "stop_broker", "broker": 2,
+                                   "ref": "p"}))["type"] == "ack"
+    for follower in (on_a, on_b):
+        await follower.until(lambda c, m: not broker_up(c.state, 2))
+    await presenter.until(lambda c, m: c.room.get("followers") == 2)
+    # a presenter tab on the other process reaches the room's simulation on A
+    second = await RoomClient.join(url_b, f"/ws/room/{code}/?token={token}")
+    assert (await second.reply({"type": "config", "set": {"linger.ms": 33},
+                                "ref": "s"}))["type"] == "ack"
+    for follower in (on_a, on_b):
+        await follower.until(lambda c, m: c.state["lab"]["overrides"] == {"linger.ms": 33})
+    # a follower that lost frames resyncs by sequence number
+    await on_b.send({"type": "resync", "have": on_b.seq - 5})
+    full = await on_b.until(lambda c, m: m.get("type") == "frame")
+    assert full["full"] is True and full["seq"] >= 1
+    for c in (presenter, on_a, on_b, second):
+        c.close()

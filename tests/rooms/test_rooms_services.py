@@ -1,0 +1,76 @@
+"""Rooms' services and pages in-process: codes, demos, lesson scenes, the instructors
+group and who may open a room."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+
+from courseware.rooms import codes, services
+from courseware.rooms.models import Room
+from courseware.rooms.scenes import SceneError, load_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_codes_avoid_ambiguous_characters():
+    for _ in range(200):
+        code = codes.new_code()
+        assert codes.looks_like_code(code)
+        assert not set(code) & set("0O1IL")
+    assert codes.normalise(" a8p-khq ") == "A8PKHQ"
+
+
+def test_open_room_prints_the_urls_as_json_and_stores_only_the_token_hash(capsys):
+    call_command("open_room", "--preset", "kafka-defaults", "--json")
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(out) == {"code", "follow_url", "presenter_url", "projector_url"}
+    room = Room.objects.get(code=out["code"])
+    token = out["presenter_url"].split("token=")[1]
+    assert token not in room.token_hash and services.is_presenter(room, token)
+    assert not services.is_presenter(room, token[:-1] + "x")
+
+
+def test_a_demo_file_and_a_lesson_become_scenes():
+    demo = load_demo("failover")
+    assert [s["preset"] for s in demo["scenes"]][-1] == "lesson-failover"
+    assert demo["scenes"][-1]["faults"] == [{"op": "stop_broker", "broker": 2}]
+    with pytest.raises(SceneError, match="no demo"):
+        load_demo("nope")
+    call_command("load_courseware")
+    room, _ = services.open_room(lesson="batching")
+    assert [s["preset"] for s in room.scenes] == ["lesson-linger", "lesson-full-batches"]
+    assert room.scenes[-1]["question"] == "batching-light-load"
+    assert services.scene_commands(room.scenes[0])[0]["type"] == "preset"
+
+
+def test_only_instructors_open_rooms_from_the_web(client):
+    assert Group.objects.filter(name="instructors").exists()  # the data migration
+    user = User.objects.create_user("t", password="pw-pw-pw-123")
+    client.force_login(user)
+    form = {"preset": "kafka-defaults", "config": json.dumps({"linger.ms": 20})}
+    assert client.post("/room/open/", form).status_code == 403
+    user.groups.add(Group.objects.get(name="instructors"))
+    resp = client.post("/room/open/", form)
+    assert resp.status_code == 302 and "/present/?token=" in resp["Location"]
+    room = Room.objects.get()
+    assert room.commands.get().args == {"set": {"linger.ms": 20}}
+    bad = client.post("/room/open/", {"preset": "kafka-defaults",
+                                      "config": json.dumps({"linger.ms": "soon"})})
+    assert bad.status_code == 400 and Room.objects.count() == 1
+
+
+def test_join_rate_limit_and_closed_codes(client, settings):
+    settings.ROOM_JOIN_RATE, settings.ROOM_JOIN_BURST = 0.0001, 3
+    services._join_buckets.clear()
+    statuses = [client.get("/room/", {"code": "ZZZZZZ"}).status_code for _ in range(5)]
+    assert statuses[:3] == [404, 404, 404] and statuses[3:] == [429, 429]
+    services._join_buckets.clear()
+    settings.ROOM_JOIN_BURST = 100
+    room, _ = services.open_room()
+    assert client.get(f"/room/{room.code}/").status_code == 200
+    services.close_room(room.pk)
+    assert client.get(f"/room/{room.code}/").status_code == 410
