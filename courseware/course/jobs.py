@@ -43,3 +43,15 @@ def debug_grade(params: dict, progress) -> dict:
             scenario=page.slug, causes=list(params.get("causes") or []), fix=grade.fix,
             passed=grade.passed, result={**grade.as_dict(), "submission": key}, **who)
     return out
+
+
+@job_kind("course.measure")
+def measure_codecs(params: dict, progress) -> dict:
+    """Measure the real codecs on a sample (the speeds are this worker's, not daphne's)."""
+    from .services import measure
+
+    try:
+        result = measure.run(str(params.get("kind", "")), str(params.get("text", "")))
+    except measure.MeasureError as exc:
+        raise JobError(str(exc)) from None
+    return {**dataclasses.asdict(result), "pid": os.getpid()}

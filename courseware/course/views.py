@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from courseware.jobs.models import Job
@@ -315,16 +316,33 @@ def _as_text(params) -> str:
 
 
 def compression_measure(request):
-    """Measure the real codecs on the learner's choice of data (htmx partial or page)."""
-    kind = request.GET.get("data", "json-orders")
-    custom = request.GET.get("text", "")
-    try:
-        result = measure.run(kind, custom)
-    except measure.MeasureError as exc:
-        if request.htmx:
-            return HttpResponse(f'<p class="error">{exc}</p>', status=400)
-        return HttpResponseBadRequest(str(exc))
-    ctx = {"result": result, "kinds": measure.KINDS, "kind": kind, "text": custom}
+    """Measure the real codecs on the learner's choice of data (htmx partial or page).
+
+    The sample is checked here; the measuring runs in the worker (``course.measure``) and
+    the result area polls ``?job=<id>`` until the table is ready.
+    """
+    job_id = request.GET.get("job")
+    if job_id:
+        job = visible_job(job_id, owner_of(request))
+        if job is None or job.kind != "course.measure":
+            raise Http404("no such measurement")
+        kind, custom = job.params.get("kind", ""), job.params.get("text", "")
+    else:
+        kind = request.GET.get("data", "json-orders")
+        custom = request.GET.get("text", "")
+        try:
+            measure.sample(kind, custom)
+        except measure.MeasureError as exc:
+            if request.htmx:
+                return HttpResponse(f'<p class="error">{escape(str(exc))}</p>', status=400)
+            return HttpResponseBadRequest(str(exc))
+        job = submit("course.measure", {"kind": kind, "text": custom}, owner=owner_of(request))
+        if not request.htmx:
+            return redirect(f"{reverse('course:compression_measure')}?job={job.id}")
+    result = job.result if job.status == Job.Status.DONE else None
+    ctx = {"result": result, "kinds": measure.KINDS, "kind": kind, "text": custom,
+           "job": None if job.finished else job,
+           "job_error": job.error if job.status == Job.Status.FAILED else ""}
     return render(request, _partial(request, "course/compression.html", "table"), ctx)
 
 
