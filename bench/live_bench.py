@@ -164,7 +164,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str, int]:
 
     proc, url = start_daphne(tmp, extra_env={"LAB_MAX_SESSIONS": "500",
                                              "LAB_MAX_TOTAL_RATE": "100000000",
-                                             "LAB_WS_RATE": "1000"})
+                                             "LAB_WS_RATE": "1000"}, worker=False)
     return proc, url, int(url.rsplit(":", 1)[1])
 
 

@@ -141,11 +141,10 @@ LOGGING = {
 }
 
 # ---- the live lab (courseware.lab; docs/PROTOCOL.md) --------------------------------------
-# Per-process caps: a full server answers with a friendly message instead of slowing down.
+# Per-process caps: past LAB_MAX_SESSIONS labs a server answers with a message naming the cap.
 LAB_MAX_SESSIONS = int(os.environ.get("LAB_MAX_SESSIONS", "64"))  # live labs per process
 LAB_MAX_RATE = int(os.environ.get("LAB_MAX_RATE", "100000"))  # records/s of one lab's workload
-# One core simulates roughly 15-20k records/s at 1x; beyond that labs slow down (and say so).
-LAB_MAX_TOTAL_RATE = int(os.environ.get("LAB_MAX_TOTAL_RATE", "100000"))  # over the process
+# No cap on the process's total records/s: busy labs share the CPU and run slower (and say so).
 LAB_IDLE_SECONDS = int(os.environ.get("LAB_IDLE_SECONDS", "600"))  # reap labs nobody watches
 LAB_FRAME_HZ = float(os.environ.get("LAB_FRAME_HZ", "20"))  # frames per second (at most 30)
 LAB_WS_RATE = float(os.environ.get("LAB_WS_RATE", "20"))  # messages/s per connection (burst 2x)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -49,10 +50,13 @@ def _server_env(db_path: Path) -> dict[str, str]:
 
 
 def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
-                 timeout_s: float = 60.0, migrate: bool = True) -> tuple[subprocess.Popen, str]:
-    """Migrate a fresh SQLite DB in ``tmp``, load the courseware, start daphne; (proc, url).
+                 timeout_s: float = 60.0, migrate: bool = True,
+                 worker: bool | None = None) -> tuple[subprocess.Popen, str]:
+    """Migrate a fresh SQLite DB in ``tmp``, load the courseware, start daphne and, beside it
+    on the same DB, a ``manage.py worker`` (as ``make run`` does); (proc, url).
 
-    ``migrate=False`` starts another server on the same database (scale-out tests).
+    ``migrate=False`` starts another server on the same database (scale-out tests) and by
+    default no second worker.  The worker is ``proc.worker``; ``stop_process`` stops both.
     """
     env = _server_env(tmp / "db.sqlite3")
     env.update(extra_env or {})
@@ -69,10 +73,17 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
              "courseware.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.worker = None
+    if migrate if worker is None else worker:
+        with open(tmp / f"worker-{port}.log", "w") as log:
+            proc.worker = subprocess.Popen(
+                manage + ["worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)  # its own group: stopping it stops its children
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
+            stop_process(proc)
             raise RuntimeError(f"daphne exited early:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(url + "/lab/", timeout=2) as resp:
@@ -81,13 +92,21 @@ def start_daphne(tmp: Path, *, extra_env: dict[str, str] | None = None,
         except OSError:  # not listening yet
             pass
         if time.monotonic() > deadline:
-            proc.kill()
+            stop_process(proc)
             raise RuntimeError(f"daphne did not answer:\n{log_path.read_text()}")
         time.sleep(0.2)
     return proc, url
 
 
 def stop_process(proc: subprocess.Popen) -> None:
+    worker = getattr(proc, "worker", None)
+    if worker is not None and worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
     if proc.poll() is None:
         proc.terminate()
         try:

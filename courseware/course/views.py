@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+import uuid
+
 from django.contrib.auth import login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
+
+from courseware.jobs.models import Job
+from courseware.jobs.services import owner_of, submit, visible_job
 
 from . import export as export_mod
 from .forms import DebugAnswerForm, SignUpForm
 from .models import Answer, DebugSubmission, Lesson, Question
-from .services import checking, content, debugging, measure, progress, replay
+from .services import checking, content, measure, progress, replay
 from .services import render as rendering
+from .services.engine import FixError, parse_fix
 
 
 def _partial(request, template: str, name: str) -> str:
@@ -183,63 +189,102 @@ def debug_list(request):
     return render(request, "course/debug_list.html", {"pages": content.debug_scenarios()})
 
 
-async def debug_detail(request, slug: str):
-    """Show the scenario; on POST grade the diagnosis by replaying the engine.
+def debug_detail(request, slug: str):
+    """Show the scenario; on POST queue the grading (a replay of the engine) in the worker.
 
-    Async so the replay (seconds of CPU) runs in a worker thread of its own instead of the
-    thread every synchronous view shares; database work stays in sync helpers.
+    The form is checked here (cheap); the replay runs as a ``course.debug_grade`` job, the
+    page polls ``?job=<id>`` and shows the verdict when it is ready.
     """
     page = content.find(content.debug_scenarios(), slug)
     if page is None:
         raise Http404(f"no debug scenario {slug!r}")
     choices = [(c["id"], c["text"]) for c in page.extra["causes"]]
-    result = None
+    result, job = None, None
+    form = DebugAnswerForm(cause_choices=choices)
     if request.method == "POST":
         form = DebugAnswerForm(request.POST, cause_choices=choices)
         if form.is_valid():
-            result = await sync_to_async(debugging.grade, thread_sensitive=False)(
-                page, form.cleaned_data["causes"], form.cleaned_data["fix"])
-            if result.error:
-                form.add_error("fix", result.error)
+            try:
+                parse_fix(form.cleaned_data["fix"], page.extra["degraded"])
+            except FixError as exc:
+                form.add_error("fix", str(exc))
             else:
-                await sync_to_async(_save_debug_submission)(request, page, form, result)
+                job = submit("course.debug_grade", _debug_params(request, page, form),
+                             owner=owner_of(request))
+                if not request.htmx:
+                    return redirect(f"{reverse('course:debug', args=[slug])}?job={job.id}#answer")
+    elif request.GET.get("job"):
+        job = visible_job(request.GET["job"], owner_of(request))
+        if job is None or job.kind != "course.debug_grade":
+            raise Http404("no such grading")
+    if job is not None and job.status == Job.Status.DONE:
+        result = job.result
+    elif job is not None and job.status == Job.Status.FAILED:
+        form.add_error(None, job.error)
+    return _render_debug(request, page, form, result, job)
+
+
+def _debug_params(request, page, form) -> dict:
+    who = progress.learner(request)
+    params = {"slug": page.slug, "causes": form.cleaned_data["causes"],
+              "fix": form.cleaned_data["fix"], "submission": uuid.uuid4().hex}
+    if "user" in who:
+        params["user_id"] = who["user"].pk
     else:
-        form = DebugAnswerForm(cause_choices=choices)
-    return await sync_to_async(_render_debug)(request, page, form, result)
+        params["anon_id"] = who["anon_id"]
+    return params
 
 
-def _save_debug_submission(request, page, form, result) -> None:
-    DebugSubmission.objects.create(
-        scenario=page.slug, causes=form.cleaned_data["causes"], fix=result.fix,
-        passed=result.passed, result=result.as_dict(), **progress.learner(request))
-
-
-def _render_debug(request, page, form, result):
+def _render_debug(request, page, form, result, job=None):
     who = progress.peek_learner(request)
     last = (DebugSubmission.objects.for_learner(who).filter(scenario=page.slug).first()
             if who else None)
     ctx = {"page": page, "segments": _segments(page.body, who), "form": form,
-           "result": result, "last": last}
+           "result": result, "last": last,
+           "job": job if job is not None and not job.finished else None}
     status = 422 if (request.method == "POST" and form.errors and not request.htmx) else 200
     return render(request, _partial(request, "course/debug.html", "answer"), ctx,
                   status=status)
 
 
-async def incident(request):
-    """The story; on POST replay the incident with the learner's own settings."""
+def incident(request):
+    """The story; on POST queue a replay of the incident with the learner's own settings.
+
+    The replay (tens of seconds of CPU) runs in the worker (``course.incident_replay``);
+    the page shows the job's progress, polling ``?job=<id>`` (a plain link without JS),
+    and the result when it is ready.  Bad settings are refused at once, with no job.
+    """
     page = content.incident()
-    fix_text = ""
-    result = None
+    fix_text, result, job = "", None, None
     if request.method == "POST":
         fix_text = request.POST.get("fix", "")
-        result = await sync_to_async(replay.replay, thread_sensitive=False)(fix_text)
-    return await sync_to_async(_render_incident)(request, page, fix_text, result)
+        try:
+            parse_fix(fix_text, replay.PRESET)
+        except FixError as exc:
+            result = {"error": str(exc)}
+        else:
+            job = submit("course.incident_replay", {"fix": fix_text}, owner=owner_of(request))
+            if not request.htmx:
+                return redirect(f"{reverse('course:incident')}?job={job.id}#replay")
+    elif request.GET.get("job"):
+        job = visible_job(request.GET["job"], owner_of(request))
+        if job is None:
+            raise Http404("no such replay")
+    if job is not None:
+        fix_text = job.params.get("fix", "")
+        if job.status == Job.Status.DONE:
+            result = job.result
+        elif job.status == Job.Status.FAILED:
+            result = {"error": job.error}
+    return _render_incident(request, page, fix_text, result, job)
 
 
-def _render_incident(request, page, fix_text, result):
+def _render_incident(request, page, fix_text, result, job=None):
     ctx = {"page": page, "segments": _segments(page.body, progress.peek_learner(request)),
-           "fix_text": fix_text, "result": result, "replay_s": replay.REPLAY_MS // 1000}
-    status = 422 if (result and result.error and not request.htmx) else 200
+           "fix_text": fix_text, "result": result, "replay_s": replay.REPLAY_MS // 1000,
+           "job": job if job is not None and not job.finished else None}
+    status = 422 if (result and result.get("error") and request.method == "POST"
+                     and not request.htmx) else 200
     return render(request, _partial(request, "course/incident.html", "replay"), ctx,
                   status=status)
 
@@ -271,16 +316,33 @@ def _as_text(params) -> str:
 
 
 def compression_measure(request):
-    """Measure the real codecs on the learner's choice of data (htmx partial or page)."""
-    kind = request.GET.get("data", "json-orders")
-    custom = request.GET.get("text", "")
-    try:
-        result = measure.run(kind, custom)
-    except measure.MeasureError as exc:
-        if request.htmx:
-            return HttpResponse(f'<p class="error">{exc}</p>', status=400)
-        return HttpResponseBadRequest(str(exc))
-    ctx = {"result": result, "kinds": measure.KINDS, "kind": kind, "text": custom}
+    """Measure the real codecs on the learner's choice of data (htmx partial or page).
+
+    The sample is checked here; the measuring runs in the worker (``course.measure``) and
+    the result area polls ``?job=<id>`` until the table is ready.
+    """
+    job_id = request.GET.get("job")
+    if job_id:
+        job = visible_job(job_id, owner_of(request))
+        if job is None or job.kind != "course.measure":
+            raise Http404("no such measurement")
+        kind, custom = job.params.get("kind", ""), job.params.get("text", "")
+    else:
+        kind = request.GET.get("data", "json-orders")
+        custom = request.GET.get("text", "")
+        try:
+            measure.sample(kind, custom)
+        except measure.MeasureError as exc:
+            if request.htmx:
+                return HttpResponse(f'<p class="error">{escape(str(exc))}</p>', status=400)
+            return HttpResponseBadRequest(str(exc))
+        job = submit("course.measure", {"kind": kind, "text": custom}, owner=owner_of(request))
+        if not request.htmx:
+            return redirect(f"{reverse('course:compression_measure')}?job={job.id}")
+    result = job.result if job.status == Job.Status.DONE else None
+    ctx = {"result": result, "kinds": measure.KINDS, "kind": kind, "text": custom,
+           "job": None if job.finished else job,
+           "job_error": job.error if job.status == Job.Status.FAILED else ""}
     return render(request, _partial(request, "course/compression.html", "table"), ctx)
 
 

@@ -146,18 +146,30 @@ def test_interview_answer_is_saved_before_the_model_answer_is_revealed(client, c
 
 
 def test_measure_page_compresses_the_chosen_data(client, db):
+    from courseware.jobs.models import Job
+    from courseware.jobs.tasks import run_job
+
     r = client.get("/compression/measure/", {"data": "json-orders"})
-    assert r.status_code == 200
-    body = r.content.decode()
+    assert r.status_code == 302 and "?job=" in r["Location"]
+    job = Job.objects.get()
+    assert job.kind == "course.measure" and job.status == "queued"
+    body = client.get(r["Location"]).content.decode()
+    assert "Queued" in body and "hx-trigger" in body
+    run_job.func(str(job.id))  # what the worker does with the queued task
+    body = client.get(r["Location"]).content.decode()
     for codec in ("gzip", "snappy", "lz4", "zstd"):
         assert f"<th>{codec}</th>" in body
+    assert "hx-trigger" not in body
     r = client.get("/compression/measure/", {"data": "custom", "text": "abc " * 500},
                    HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and "<html" not in r.content.decode()
+    assert "Queued" in r.content.decode()
     r = client.get("/compression/measure/", {"data": "custom", "text": "   "})
     assert r.status_code == 400
     r = client.get("/compression/measure/", {"data": "mp3"})
     assert r.status_code == 400 and b"unknown data kind" in r.content
+    assert Job.objects.count() == 2  # refused samples make no job
+    assert client.get("/compression/measure/?job=not-a-uuid").status_code == 404
 
 
 @pytest.mark.parametrize("url", ["/incident/", "/mistakes/", "/debug/", "/interview/", "/quiz/"])

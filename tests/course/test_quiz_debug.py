@@ -97,30 +97,58 @@ def test_invalid_fix_is_a_clear_error(page):
 
 
 def test_debug_view_saves_the_submission_and_returns_the_partial(client, course):
+    from courseware.jobs.models import Job
+    from courseware.jobs.tasks import run_job
+
     r = client.post("/debug/throughput-drop/", {"causes": ["batch-size"],
                                                  "fix": "batch.size=65536"},
                     HTTP_HX_REQUEST="true")
     assert r.status_code == 200
     body = r.content.decode()
-    assert body.lstrip().startswith('<section id="answer"') and "Fixed." in body
+    assert body.lstrip().startswith('<section id="answer"') and "Queued" in body
+    assert "Fixed." not in body and not DebugSubmission.objects.exists()
+    job = Job.objects.get()
+    assert job.kind == "course.debug_grade" and f"?job={job.id}" in body
+    run_job.func(str(job.id))  # what the worker does with the queued task
+    Job.objects.filter(pk=job.pk).update(status="queued")
+    run_job.func(str(job.id))  # a second run (a re-queued job) stores nothing twice
+    r = client.get(f"/debug/throughput-drop/?job={job.id}", HTTP_HX_REQUEST="true")
+    body = r.content.decode()
+    assert "Fixed." in body and "hx-trigger" not in body
     sub = DebugSubmission.objects.get()
     assert sub.passed and sub.fix == {"batch.size": "65536"}
     r = client.post("/debug/throughput-drop/", {"fix": "batch.size=65536"})
     assert r.status_code == 422 and "Name at least one cause" in r.content.decode()
+    r = client.post("/debug/throughput-drop/", {"causes": ["batch-size"], "fix": "batch.size=-5"})
+    assert r.status_code == 422 and "batch.size" in r.content.decode()
+    assert Job.objects.count() == 1  # refused input makes no job
 
 
 def test_incident_replay_with_the_fix_keeps_the_api_up(client, course):
     from courseware.course.services import replay
+    from courseware.jobs.models import Job
+    from courseware.jobs.tasks import run_job
 
     bad = replay.replay("linger.ms=-3")
     assert "linger.ms" in bad.error and not bad.passed
+    r = client.post("/incident/", {"fix": "linger.ms=-3"})
+    assert r.status_code == 422 and "linger.ms" in r.content.decode()
+    assert not Job.objects.exists()  # bad settings are refused at once, no job
     r = client.post("/incident/", {"fix": "max.block.ms=1000\ndelivery.timeout.ms=30000\n"
                                           "request.timeout.ms=10000"}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200
     body = r.content.decode()
     assert body.lstrip().startswith('<section id="replay"')
-    assert "The API survives." in body
+    job = Job.objects.get()
+    assert job.kind == "course.incident_replay" and job.status == "queued"
+    assert "Queued" in body and f"?job={job.id}" in body and "The API survives." not in body
+    run_job.func(str(job.id))  # what the worker does with the queued task
+    r = client.get(f"/incident/?job={job.id}", HTTP_HX_REQUEST="true")
+    body = r.content.decode()
+    assert "The API survives." in body and "hx-trigger" not in body
     assert "8 of 8" in body          # the original run, for comparison
+    other = type(client)()           # another learner cannot read this replay
+    assert other.get(f"/incident/?job={job.id}").status_code == 404
 
 
 def test_a_buffer_still_filling_before_the_outage_ends_counts_as_postponed():
