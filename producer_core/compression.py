@@ -21,6 +21,7 @@ work in their own block sizes).
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -261,14 +262,27 @@ def _lz4_frame_compressor(level: int) -> Any:
         auto_flush=False)
 
 
-_ZSTD_CCTX: dict[int, zstandard.ZstdCompressor] = {}
+# zstandard's (de)compressor objects are not thread-safe: one shared between threads (a
+# daphne serving labs while a worker thread measures codecs) corrupts memory and crashes the
+# process. Each thread gets contexts of its own, reused across calls for speed.
+_ZSTD_LOCAL = threading.local()
 
 
 def _zstd_compressor(level: int) -> zstandard.ZstdCompressor:
-    cctx = _ZSTD_CCTX.get(level)
+    per_level = getattr(_ZSTD_LOCAL, "cctx", None)
+    if per_level is None:
+        per_level = _ZSTD_LOCAL.cctx = {}
+    cctx = per_level.get(level)
     if cctx is None:
-        cctx = _ZSTD_CCTX[level] = zstandard.ZstdCompressor(level=level)
+        cctx = per_level[level] = zstandard.ZstdCompressor(level=level)
     return cctx
+
+
+def _zstd_decompressor() -> zstandard.ZstdDecompressor:
+    dctx = getattr(_ZSTD_LOCAL, "dctx", None)
+    if dctx is None:
+        dctx = _ZSTD_LOCAL.dctx = zstandard.ZstdDecompressor()
+    return dctx
 
 
 class ZstdCompressor(_DirectCompressor):
@@ -324,9 +338,6 @@ def compress(codec: str | int, data: bytes | bytearray | memoryview,
     return c.compress(data) + c.flush()
 
 
-_ZSTD_DCTX = zstandard.ZstdDecompressor()
-
-
 def decompress(codec: str | int, data: bytes | bytearray | memoryview) -> bytes:
     """Undo :func:`compress` (and any conforming producer's output).
 
@@ -342,7 +353,7 @@ def decompress(codec: str | int, data: bytes | bytearray | memoryview) -> bytes:
             return _snappy_decompress(bytes(data))
         if codec == "lz4":
             return lz4.frame.decompress(data)
-        return _ZSTD_DCTX.decompressobj(read_across_frames=True).decompress(data)
+        return _zstd_decompressor().decompressobj(read_across_frames=True).decompress(data)
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - zlib.error, lz4's RuntimeError, ZstdError...
