@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "courseware.jobs",
     "courseware.lab",
     "courseware.course",
+    "courseware.exercises",
 ]
 
 MIDDLEWARE = [
