@@ -63,8 +63,8 @@ def _prlimit(limits: Limits) -> list[str]:
             f"--nofile={limits.open_files}", "--core=0", f"--nproc={limits.processes}", "--"]
 
 
-def _bwrap_argv(work: Path, argv: list[str], limits: Limits) -> list[str]:
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> list[str]:
+    cmd = ["bwrap", "--info-fd", str(info_fd), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
     # bwrap creates missing parents as 0700 root dirs, unreadable for uid 65534: make them 0755.
@@ -144,6 +144,7 @@ def run(job: SandboxJob) -> SandboxResult:
     isolated = isolation_available()
     work = Path(tempfile.mkdtemp(prefix="sandbox-"))
     shim = None
+    info_r = info_w = None
     try:
         for name, text in job.files.items():
             target = (work / name).resolve()
@@ -157,25 +158,63 @@ def run(job: SandboxJob) -> SandboxResult:
                     os.chown(os.path.join(root, name), NOBODY, NOBODY)
             os.chown(work, NOBODY, NOBODY)
         if isolated:
-            argv, env, cwd = _bwrap_argv(work, job.argv, limits), {"PATH": "/usr/bin:/bin"}, None
+            info_r, info_w = os.pipe()
+            argv = _bwrap_argv(work, job.argv, limits, info_w)
+            env, cwd = {"PATH": "/usr/bin:/bin"}, None
         else:
             shim = Path(tempfile.mkdtemp(prefix="sandbox-lib-"))
             (shim / "producer_core").symlink_to(_producer_core_dir())
             os.chmod(shim, 0o755)
             argv, env, cwd = _python_argv(job.argv), _env(str(shim), str(work)), str(work)
-        return _supervise(_prlimit(limits) + argv, env, cwd, limits, work, job.outputs, isolated)
+        return _supervise(_prlimit(limits) + argv, env, cwd, limits, work, job.outputs,
+                          isolated, info_r, info_w)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if shim:
             shutil.rmtree(shim, ignore_errors=True)
 
 
-def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bool):
+def _sandbox_init_pid(info_r: int | None) -> int | None:
+    """The host pid of the sandbox's first process, from bwrap's --info-fd JSON."""
+    if info_r is None:
+        return None
+    import json
+
+    data = b""
+    while chunk := os.read(info_r, 4096):
+        data += chunk
+    os.close(info_r)
+    try:
+        return int(json.loads(data)["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _reap_namespace(pid: int | None) -> None:
+    """SIGKILL the pid namespace's init (which kills the namespace) and wait until it is gone."""
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bool,
+               info_r: int | None = None, info_w: int | None = None):
     started = time.monotonic()
     cap = limits.output_kb * 1024
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
-                            close_fds=True)
+                            close_fds=True, pass_fds=(info_w,) if info_w is not None else ())
+    init_pid = None
+    if info_w is not None:
+        os.close(info_w)
+        # bwrap writes its info and closes the fd as soon as the sandbox exists (or on failure).
+        init_pid = _sandbox_init_pid(info_r)
     chunks = {"stdout": bytearray(), "stderr": bytearray()}
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
@@ -216,6 +255,7 @@ def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bo
     finally:
         # Always kill the whole group: children that outlive the main program die with it.
         _kill_group(proc)
+        _reap_namespace(init_pid)
         proc.wait()
         sel.close()
         proc.stdout.close()
