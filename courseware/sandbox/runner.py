@@ -190,8 +190,17 @@ def _sandbox_init_pid(info_r: int | None) -> int | None:
         return None
 
 
+def _gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (absent, or a zombie: its namespace is already torn down)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+
+
 def _reap_namespace(pid: int | None) -> None:
-    """SIGKILL the pid namespace's init (which kills the namespace) and wait until it is gone."""
+    """SIGKILL the pid namespace's init (the kernel then kills the namespace) and wait for it."""
     if pid is None:
         return
     try:
@@ -199,8 +208,8 @@ def _reap_namespace(pid: int | None) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bool,
@@ -254,8 +263,8 @@ def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bo
                 killed = "wall"
     finally:
         # Always kill the whole group: children that outlive the main program die with it.
-        _kill_group(proc)
         _reap_namespace(init_pid)
+        _kill_group(proc)
         proc.wait()
         sel.close()
         proc.stdout.close()
