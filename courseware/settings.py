@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "courseware.lab",
     "courseware.course",
     "courseware.rooms",
+    "courseware.exercises",
 ]
 
 MIDDLEWARE = [

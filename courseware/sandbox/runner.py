@@ -1,0 +1,280 @@
+"""Launch a learner's program under bubblewrap (or rlimits alone) and collect what it left.
+
+Layout inside bwrap: read-only /usr, /lib*, /bin, a few /etc files, the Python prefix and the
+venv at their host paths, ``producer_core`` alone at /sandbox/lib, a fresh tmpfs /tmp and a
+fresh host temp dir bound read-write at /sandbox/work (so outputs can be read back). bwrap is
+started as root without a user namespace and execs the program through ``setpriv`` as host
+uid 65534: RLIMIT_NPROC then counts a uid that owns nothing else (as root it never binds, see
+shared TESTING.md), and the Python prefix under /root stays reachable through the bind.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from courseware.sandbox.types import Limits, SandboxJob, SandboxResult
+
+NOBODY = 65534
+INSIDE_WORK = "/sandbox/work"
+INSIDE_LIB = "/sandbox/lib"
+OUTPUT_FILE_CAP = 256 * 1024
+WORKDIR_FACTOR = 4  # the working dir may hold this many file_size_mb before the run is killed
+# Set to True (tests, or PRODUCER_LAB_SANDBOX_REDUCED=1) to run as if bwrap were absent.
+FORCE_REDUCED = False
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/mime.types")
+
+
+def _producer_core_dir() -> Path:
+    import producer_core
+
+    return Path(producer_core.__file__).resolve().parent
+
+
+def isolation_available() -> bool:
+    if FORCE_REDUCED or os.environ.get("PRODUCER_LAB_SANDBOX_REDUCED") == "1":
+        return False
+    return shutil.which("bwrap") is not None and (os.geteuid() != 0 or shutil.which("setpriv"))
+
+
+def _env(lib: str, work: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": work, "LANG": "C.UTF-8", "PYTHONPATH": lib,
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0"}
+
+
+def _python_argv(argv: list[str]) -> list[str]:
+    if argv and argv[0] in ("python", "python3"):
+        return [sys.executable, *argv[1:]]
+    return list(argv)
+
+
+def _prlimit(limits: Limits) -> list[str]:
+    """rlimits applied by util-linux ``prlimit`` before exec (no preexec_fn: the worker has threads)."""
+    mb = 1024 * 1024
+    return ["prlimit", f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
+            f"--as={limits.memory_mb * mb}", f"--fsize={limits.file_size_mb * mb}",
+            f"--nofile={limits.open_files}", "--core=0", f"--nproc={limits.processes}", "--"]
+
+
+def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> list[str]:
+    cmd = ["bwrap", "--info-fd", str(info_fd), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
+    # bwrap creates missing parents as 0700 root dirs, unreadable for uid 65534: make them 0755.
+    parents = {str(p) for dest in [*prefixes, INSIDE_WORK, f"{INSIDE_LIB}/producer_core", "/etc/x"]
+               for p in Path(dest).parents if str(p) != "/"}
+    for path in sorted(parents, key=lambda p: p.count("/")):
+        cmd += ["--perms", "0755", "--dir", path]
+    for path in ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin"):
+        cmd += ["--ro-bind-try", path, path]
+    for path in _ETC_FILES:
+        cmd += ["--ro-bind-try", path, path]
+    for path in sorted(prefixes):
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--ro-bind", str(_producer_core_dir()), f"{INSIDE_LIB}/producer_core",
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", str(limits.file_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
+            "--bind", str(work), INSIDE_WORK, "--chdir", INSIDE_WORK]
+    for key, value in _env(INSIDE_LIB, INSIDE_WORK).items():
+        cmd += ["--setenv", key, value]
+    cmd.append("--")
+    if os.geteuid() == 0:
+        cmd += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    return cmd + _python_argv(argv)
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _killed_reason(exit_code: int | None, stderr: str) -> str | None:
+    if exit_code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        return "cpu"
+    if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+        return "output"
+    tail = stderr[-2000:]
+    if "MemoryError" in tail or "Cannot allocate memory" in tail:
+        return "memory"
+    if exit_code and ("BlockingIOError" in tail or "Resource temporarily unavailable" in tail
+                      or "can't start new thread" in tail):
+        return "processes"
+    return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_outputs(work: Path, names: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for name in names:
+        path = work / name
+        try:
+            # lstat first: a symlink planted by the program must not make us read host files.
+            if path.is_symlink() or not path.is_file():
+                continue
+            with open(path, "rb") as fh:
+                found[name] = fh.read(OUTPUT_FILE_CAP).decode("utf-8", "replace")
+        except OSError:
+            continue
+    return found
+
+
+def run(job: SandboxJob) -> SandboxResult:
+    """Run ``job`` in a fresh directory under its limits; never raises for what the code does."""
+    limits = job.limits
+    isolated = isolation_available()
+    work = Path(tempfile.mkdtemp(prefix="sandbox-"))
+    shim = None
+    info_r = info_w = None
+    try:
+        for name, text in job.files.items():
+            target = (work / name).resolve()
+            if work.resolve() not in target.parents:
+                raise ValueError(f"sandbox file name escapes the directory: {name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        if os.geteuid() == 0:
+            for root, dirs, files in os.walk(work):
+                for name in [*dirs, *files]:
+                    os.chown(os.path.join(root, name), NOBODY, NOBODY)
+            os.chown(work, NOBODY, NOBODY)
+        if isolated:
+            info_r, info_w = os.pipe()
+            argv = _bwrap_argv(work, job.argv, limits, info_w)
+            env, cwd = {"PATH": "/usr/bin:/bin"}, None
+        else:
+            shim = Path(tempfile.mkdtemp(prefix="sandbox-lib-"))
+            (shim / "producer_core").symlink_to(_producer_core_dir())
+            os.chmod(shim, 0o755)
+            argv, env, cwd = _python_argv(job.argv), _env(str(shim), str(work)), str(work)
+        return _supervise(_prlimit(limits) + argv, env, cwd, limits, work, job.outputs,
+                          isolated, info_r, info_w)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if shim:
+            shutil.rmtree(shim, ignore_errors=True)
+
+
+def _sandbox_init_pid(info_r: int | None) -> int | None:
+    """The host pid of the sandbox's first process, from bwrap's --info-fd JSON."""
+    if info_r is None:
+        return None
+    import json
+
+    data = b""
+    while chunk := os.read(info_r, 4096):
+        data += chunk
+    os.close(info_r)
+    try:
+        return int(json.loads(data)["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (absent, or a zombie: its namespace is already torn down)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+
+
+def _reap_namespace(pid: int | None) -> None:
+    """SIGKILL the pid namespace's init (the kernel then kills the namespace) and wait for it."""
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _supervise(argv, env, cwd, limits: Limits, work: Path, outputs, isolated: bool,
+               info_r: int | None = None, info_w: int | None = None):
+    started = time.monotonic()
+    cap = limits.output_kb * 1024
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
+                            close_fds=True, pass_fds=(info_w,) if info_w is not None else ())
+    init_pid = None
+    if info_w is not None:
+        os.close(info_w)
+        # bwrap writes its info and closes the fd as soon as the sandbox exists (or on failure).
+        init_pid = _sandbox_init_pid(info_r)
+    chunks = {"stdout": bytearray(), "stderr": bytearray()}
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
+    sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
+    killed = None
+    open_streams = 2
+    last_disk_check = 0.0
+    try:
+        while open_streams:
+            now = time.monotonic()
+            if now - started > limits.wall_s:
+                killed = "wall"
+                break
+            if now - last_disk_check > 0.25:
+                last_disk_check = now
+                if _dir_size(work) > WORKDIR_FACTOR * limits.file_size_mb * 1024 * 1024:
+                    killed = "output"
+                    break
+            for key, _ in sel.select(timeout=0.1):
+                data = os.read(key.fileobj.fileno(), 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    open_streams -= 1
+                    continue
+                buf = chunks[key.data]
+                buf += data
+                if len(chunks["stdout"]) + len(chunks["stderr"]) > cap:
+                    killed = "output"
+                    break
+            if killed:
+                break
+        if killed is None:
+            remaining = max(0.1, limits.wall_s - (time.monotonic() - started))
+            try:
+                proc.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                killed = "wall"
+    finally:
+        # Always kill the whole group: children that outlive the main program die with it.
+        _reap_namespace(init_pid)
+        _kill_group(proc)
+        proc.wait()
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    wall_ms = int((time.monotonic() - started) * 1000)
+    stdout = bytes(chunks["stdout"][:cap]).decode("utf-8", "replace")
+    stderr = bytes(chunks["stderr"][:cap]).decode("utf-8", "replace")
+    exit_code = proc.returncode
+    if killed is None:
+        killed = _killed_reason(exit_code, stderr)
+    return SandboxResult(exit_code=exit_code, stdout=stdout, stderr=stderr,
+                         outputs=_read_outputs(work, outputs), killed=killed, wall_ms=wall_ms,
+                         isolation="bwrap" if isolated else "reduced")

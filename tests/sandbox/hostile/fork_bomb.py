@@ -1,0 +1,5 @@
+# expect: failed
+# ruff: noqa
+import os
+while True:
+    os.fork()

@@ -1,0 +1,4 @@
+# expect: killed=cpu
+# ruff: noqa
+while True:
+    pass

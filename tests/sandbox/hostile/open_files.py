@@ -1,0 +1,3 @@
+# expect: failed
+# ruff: noqa
+handles = [open(f"h{i}.txt", "w") for i in range(10000)]

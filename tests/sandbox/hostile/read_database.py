@@ -1,0 +1,3 @@
+# expect: failed
+# ruff: noqa
+print("ESCAPED", open("{{DB}}", "rb").read(100))

@@ -1,0 +1,4 @@
+# expect: killed=wall
+# ruff: noqa
+import time
+time.sleep(10**6)
