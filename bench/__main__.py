@@ -8,7 +8,8 @@ import inspect
 import sys
 
 BENCHES = {"send": "bench.send_bench", "sweep": "bench.sweep_bench",
-           "compression": "bench.compression_bench", "live": "bench.live_bench"}
+           "compression": "bench.compression_bench", "live": "bench.live_bench",
+           "fuzz": "bench.fuzz_bench"}
 
 
 def run_one(name: str, rest: list[str]) -> int:
