@@ -254,7 +254,7 @@ def _workload(args: dict, ref: Any) -> dict:
 
 def _fault(args: dict, ref: Any) -> dict:
     op = args.get("op")
-    if op not in FAULT_OPS:
+    if not isinstance(op, str) or op not in FAULT_OPS:  # a dict/list op is unhashable
         raise CommandError("invalid", f"unknown fault op {str(op)[:40]!r}; known: "
                                       f"{', '.join(FAULT_OPS)}", ref)
     spec = FAULT_OPS[op]

@@ -29,6 +29,8 @@ HOSTS = ["localhost", "127.0.0.1", "[::1]"]
     '{"type": "speed", "value": true}',
     '{"type": "config", "set": {"linger.ms": ' + "9" * 400 + "}}",
     '{"type": "fault", "op": "slow_broker", "broker": 1, "extra_ms": 1e308}',
+    '{"type": "fault", "op": {"a": 1}}',  # found by bench fuzz: an unhashable op
+    '{"type": "fault", "op": [1]}',
 ])
 def test_out_of_range_numbers_are_clear_errors_not_exceptions(text):
     with pytest.raises(CommandError) as info:
