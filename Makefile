@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run worker test setup migrate courseware static lint bench clean
+.PHONY: run dev worker test setup migrate courseware static lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ courseware: migrate
 static: $(VENV)/.installed
 	$(PY) manage.py collectstatic --noinput -v 0
 
+# DEBUG off, the install's own secret key (.secret_key, made once by setup, git-ignored).
 run: setup
 	@echo ""
 	@echo "  Producer Lab is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	@echo ""
 	@# The worker runs replays, grading and measurements (never daphne); it stops with daphne.
-	@$(PY) manage.py worker --verbosity 0 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
+	@DJANGO_DEBUG=0 $(PY) manage.py worker --verbosity 0 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DJANGO_DEBUG=0 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
+
+# The same with DEBUG on: tracebacks and the URL list on 404s. Never for a class.
+dev: setup
+	@DJANGO_DEBUG=1 $(PY) manage.py worker --verbosity 0 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DJANGO_DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) courseware.asgi:application
 
 # The background worker alone (make run starts one beside daphne).
 worker: setup

@@ -10,7 +10,8 @@ import sys
 BENCHES = {"send": "bench.send_bench", "sweep": "bench.sweep_bench",
            "compression": "bench.compression_bench", "live": "bench.live_bench",
            "rooms": "bench.room_bench",
-           "sandbox": "bench.sandbox_bench"}
+           "sandbox": "bench.sandbox_bench",
+           "fuzz": "bench.fuzz_bench"}
 
 
 def run_one(name: str, rest: list[str]) -> int:

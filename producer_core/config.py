@@ -242,8 +242,10 @@ def _parse_integer(key: ConfigKey, value: Any) -> int:
         number = value
     elif isinstance(value, str):
         text = value.strip()
-        if not _DECIMAL.match(text):
-            raise ConfigError(key.name, value, f"Not a number of type {kind}")
+        # More than 20 significant digits cannot be a long: refuse before int() (Python
+        # refuses int() of over 4300 digits with ValueError, and big ones cost time).
+        if not _DECIMAL.match(text) or len(text.lstrip("+-").lstrip("0")) > 20:
+            raise ConfigError(key.name, value[:40], f"Not a number of type {kind}")
         number = int(text)
     else:
         raise ConfigError(key.name, value,

@@ -42,7 +42,7 @@ def _server_env(db_path: Path) -> dict[str, str]:
     env.update({
         "DATABASE_URL": f"sqlite:///{db_path}",
         "DJANGO_SETTINGS_MODULE": "courseware.settings",
-        "DJANGO_DEBUG": "1",
+        "DJANGO_DEBUG": "0",  # like `make run` (static files from collectstatic)
         "PYTHONUNBUFFERED": "1",
     })
     env.pop("REDIS_URL", None)

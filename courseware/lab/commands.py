@@ -83,7 +83,14 @@ class Command:
 def _check_number(name: str, value: Any, spec: tuple, ref: Any) -> int | float:
     kind, low, high = spec
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CommandError("invalid", f"{name} must be a number, got {value!r}", ref)
+        raise CommandError("invalid", f"{name} must be a number, got {_short(value)}", ref)
+    # Bound the magnitude before any arithmetic: math.isfinite/float() of a 400-digit integer
+    # raise OverflowError, and that must be an error message, never a closed socket.
+    if isinstance(value, int) and abs(value) > _MAX_MAGNITUDE:
+        raise CommandError("invalid", f"{name} must be between {low} and {high}, got a "
+                                      f"{value.bit_length()}-bit integer", ref)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CommandError("invalid", f"{name} must be finite, got {value!r}", ref)
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
             raise CommandError("invalid", f"{name} must be a whole number, got {value!r}", ref)
@@ -96,6 +103,14 @@ def _check_number(name: str, value: Any, spec: tuple, ref: Any) -> int | float:
     return value
 
 
+_MAX_MAGNITUDE = 2**63
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_str(name: str, value: Any, ref: Any, max_len: int = 64) -> str:
     if not isinstance(value, str) or not value or len(value) > max_len:
         raise CommandError("invalid", f"{name} must be a non-empty string of at most {max_len} "
@@ -104,6 +119,8 @@ def _check_str(name: str, value: Any, ref: Any, max_len: int = 64) -> str:
 
 
 def _check_scalar(name: str, value: Any, ref: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_MAGNITUDE:
+        raise CommandError("invalid", f"value for {name} is out of range (at most 2**63)", ref)
     if value is None or isinstance(value, (bool, int, str)):
         if isinstance(value, str) and len(value) > 256:
             raise CommandError("invalid", f"value for {name} is too long", ref)
@@ -237,7 +254,7 @@ def _workload(args: dict, ref: Any) -> dict:
 
 def _fault(args: dict, ref: Any) -> dict:
     op = args.get("op")
-    if op not in FAULT_OPS:
+    if not isinstance(op, str) or op not in FAULT_OPS:  # a dict/list op is unhashable
         raise CommandError("invalid", f"unknown fault op {str(op)[:40]!r}; known: "
                                       f"{', '.join(FAULT_OPS)}", ref)
     spec = FAULT_OPS[op]

@@ -38,6 +38,21 @@ def _session_exists(session) -> bool:
     return bool(session.session_key) and session.exists(session.session_key)
 
 
+def _ref_of(text: str | None):
+    """The ``ref`` of a message, if it is cheap to find (a rate-limited message is not parsed
+    fully; a small one is)."""
+    if not isinstance(text, str) or len(text) > 1024:
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    ref = data.get("ref") if isinstance(data, dict) else None
+    ok = (isinstance(ref, str) and len(ref) <= 40) or (
+        isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) < 2**53)
+    return ref if ok else None
+
+
 class TokenBucket:
     """``rate`` messages per second on average, bursts up to ``burst``."""
 
@@ -65,7 +80,6 @@ class LabConsumer(AsyncWebsocketConsumer):
         self.lab_id = None
         rate = float(getattr(settings, "LAB_WS_RATE", 20))
         self.bucket = TokenBucket(rate, burst=rate * 2)
-        self._last_limit_error = 0.0
         await self.accept()
         slot = self.scope["url_route"]["kwargs"]["slot"]
         session = self.scope.get("session")
@@ -106,11 +120,11 @@ class LabConsumer(AsyncWebsocketConsumer):
             await self._error("unauthorised", "this connection is not attached to a lab")
             return
         if not self.bucket.take():
-            now = time.monotonic()
-            if now - self._last_limit_error > 1.0:  # don't answer a flood with a flood
-                self._last_limit_error = now
-                await self._error("rate_limited", "too many messages: at most "
-                                  f"{self.bucket.rate:g} per second; this one was ignored")
+            # Every message is answered, even a refused one (issue 8): the answer is small and
+            # carries the message's ref when it has one, so a client can match it.
+            await self._error("rate_limited", "too many messages: at most "
+                              f"{self.bucket.rate:g} per second; this one was ignored",
+                              _ref_of(text_data))
             return
         try:
             cmd = parse(text_data if text_data is not None else bytes_data)

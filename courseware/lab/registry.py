@@ -155,18 +155,26 @@ class LabRunner:
             if not self.viewers:
                 self.last_viewer_ms = wall_ms()
         elif kind == "lab.keepalive":
-            if reply_to in self.viewers:
-                self.viewers[reply_to] = wall_ms()
+            await self._seen(reply_to)
         elif kind == "lab.command":
             raw = message.get("cmd") or {}
             cmd = Command(raw.get("type", ""), raw.get("args") or {}, raw.get("ref"))
-            if reply_to in self.viewers:
-                self.viewers[reply_to] = wall_ms()
+            await self._seen(reply_to)
             if cmd.type == "resync":
                 await self._send(reply_to, {"type": "lab.frame",
                                             "text": self.session.full_frame()})
             else:
                 await self._command(reply_to, cmd)
+
+    async def _seen(self, reply_to: str | None) -> None:
+        """Any message re-registers its viewer (issue 8): one dropped after a silence gets a
+        full frame, so it resyncs instead of waiting for deltas it cannot apply."""
+        if not reply_to:
+            return
+        known = reply_to in self.viewers
+        self.viewers[reply_to] = wall_ms()
+        if not known:
+            await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
 
     async def _command(self, reply_to: str | None, cmd: Command, *,
                        frame_now: bool = True) -> None:

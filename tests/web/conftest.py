@@ -63,7 +63,7 @@ class LabSocket:
 async def open_lab(session_key: str | None, path: str = "/ws/lab/main/") -> tuple[LabSocket, bool]:
     from courseware.asgi import application
 
-    headers = [(b"origin", b"http://127.0.0.1")]
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
     comm = WebsocketCommunicator(application, path, headers=headers)

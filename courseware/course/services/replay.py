@@ -71,6 +71,7 @@ def _baseline() -> dict:
 
 def replay(fix_text: str) -> Replay:
     """Parse, validate, replay; never raises for bad input (the error is in ``.error``)."""
+    from producer_core.errors import ConfigError
     from producer_core.scenario import ScenarioError
 
     out = Replay()
@@ -81,8 +82,10 @@ def replay(fix_text: str) -> Replay:
         return out
     try:
         st = cached_run(PRESET, REPLAY_MS, config_overrides=fix)
-    except ScenarioError as exc:
-        out.error = f"that setting would not start a producer: {exc}"
+    except (ScenarioError, ConfigError, ValueError) as exc:
+        # ValueError too: a config can pass from_dict yet fail when the producer starts
+        # (batch.size larger than buffer.memory's allocation bound) — a 422, never a 500.
+        out.error = f"that setting would not start a producer: {str(exc)[:300]}"
         return out
     out.fix = fix
     before, after = _baseline(), _row(st)
