@@ -143,9 +143,15 @@ def parse_fix(fix_text: str, preset_id: str) -> dict:
     cfg = dict(presets.load(preset_id).get("config", {}))
     cfg.update(fix)
     try:
-        ProducerConfig.from_dict(cfg)
+        effective = ProducerConfig.from_dict(cfg).to_dict()
     except ConfigError as exc:
         raise FixError(f"that setting would not start a producer: {exc}") from None
+    if effective["batch.size"] > effective["buffer.memory"]:
+        # Kafka accepts the config, then every send() fails: BufferPool refuses to allocate
+        # more than buffer.memory. Say so before running anything.
+        raise FixError(f"batch.size={effective['batch.size']} is larger than buffer.memory="
+                       f"{effective['buffer.memory']}: Kafka would accept it, then fail every "
+                       "send() (a batch cannot be allocated beyond buffer.memory)")
     return fix
 
 
