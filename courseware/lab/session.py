@@ -32,6 +32,7 @@ SPEED_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 
 MAX_QUEUE_BOXES = 8
 MAX_TIMELINE_BATCHES = 200
 MAX_ARRIVALS = 400
+LOG_RETENTION_BATCHES = 1000  # per partition, in live labs (batch runs keep every batch)
 MAX_EVENTS = 100
 MAX_STEP_ENGINE_STEPS = 20000
 
@@ -99,6 +100,8 @@ class LabSession:
         scenario = self._scenario_dict()
         self._check_rate(scenario)
         sim = Scenario.from_dict(scenario).build(seed=self.seed)
+        # A lab can run for hours: keep a window of each partition's log, not all of it.
+        sim.cluster.set_log_retention(LOG_RETENTION_BATCHES)
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.sim = sim

@@ -90,6 +90,7 @@ class MockCluster:
                                      election_delay_ms)
         self.logs: dict[TopicPartition, PartitionLog] = {
             tp: PartitionLog(tp.topic, tp.partition) for tp in self.controller.partitions}
+        self._retention_batches: int | None = None
         self._pending_by_tp: dict[TopicPartition, dict] = {}
         self._next_pid = 1000
         self._view_cache: MetadataView | None = None
@@ -195,8 +196,28 @@ class MockCluster:
         return list(self.controller.partitions[self._tp(topic, partition)].replicas)
 
     def log(self, topic: str, partition: int) -> list[bytes]:
-        """The stored RecordBatch v2 batches of a partition (offsets assigned), oldest first."""
+        """The retained RecordBatch v2 batches of a partition (offsets assigned), oldest first.
+
+        Batch runs keep every batch. With :meth:`set_log_retention` (the live lab sets it, so
+        an hour-long lab does not grow without bound) only the newest N batches per partition
+        are kept: the first retained offset is :meth:`log_start_offset`, and
+        ``log_end_offset`` and the idempotence state are unaffected.
+        """
         return list(self.logs[self._tp(topic, partition)].batches)
+
+    def set_log_retention(self, batches: int | None) -> None:
+        """Keep at most ``batches`` batches per partition from now on (None: keep all)."""
+        if batches is not None and (not _is_int(batches) or batches < 1):
+            raise ClusterConfigError(f"log retention: must be an integer >= 1 or None, "
+                                     f"got {batches!r}")
+        self._retention_batches = batches
+        for plog in self.logs.values():
+            plog.retention_batches = batches
+            if batches is not None:
+                plog.trim(batches)
+
+    def log_start_offset(self, topic: str, partition: int) -> int:
+        return self.logs[self._tp(topic, partition)].log_start_offset
 
     def log_end_offset(self, topic: str, partition: int) -> int:
         return self.logs[self._tp(topic, partition)].log_end_offset

@@ -76,20 +76,35 @@ class PartitionLog:
         "_producers",
         "appends",
         "batches",
+        "bytes_appended",
         "duplicates",
         "log_end_offset",
+        "log_start_offset",
         "partition",
+        "retention_batches",
         "topic",
     )
 
     def __init__(self, topic: str, partition: int) -> None:
         self.topic = topic
         self.partition = partition
-        self.batches: list[bytes] = []
+        self.batches: deque[bytes] = deque()
         self.log_end_offset = 0
+        self.log_start_offset = 0  # the first offset still retained
+        self.bytes_appended = 0  # every stored batch's size, retained or not
+        self.retention_batches: int | None = None  # None keeps every batch
         self._producers: dict[int, _ProducerEntry] = {}
         self.appends = 0
         self.duplicates = 0
+
+    def trim(self, keep: int) -> None:
+        """Drop the oldest batches beyond ``keep``, as retention would (offsets keep counting;
+        the idempotence state lives in ``_producers`` and needs no old batch)."""
+        batches = self.batches
+        while len(batches) > keep:
+            batches.popleft()
+        self.log_start_offset = (batch_header(batches[0]).base_offset if batches
+                                 else self.log_end_offset)
 
     def check_sequence(self, h: BatchHeader) -> int | None:
         """Idempotence: return the original base offset for a duplicate, None for a new
@@ -139,9 +154,13 @@ class PartitionLog:
             self.duplicates += 1
             return original, True
         base = self.log_end_offset
-        self.batches.append(set_base_offset(data, base, partition_leader_epoch=leader_epoch))
+        stored = set_base_offset(data, base, partition_leader_epoch=leader_epoch)
+        self.batches.append(stored)
+        self.bytes_appended += len(stored)
         self.log_end_offset = base + h.last_offset_delta + 1
         self.appends += 1
+        if self.retention_batches is not None:
+            self.trim(self.retention_batches)
         if h.producer_id >= 0:
             entry = self._producers.get(h.producer_id)
             if entry is None or h.producer_epoch > entry.epoch:
