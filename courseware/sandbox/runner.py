@@ -65,11 +65,14 @@ def _prlimit(limits: Limits) -> list[str]:
 
 def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> list[str]:
     cmd = ["bwrap", "--info-fd", str(info_fd), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+           # /tmp first: a checkout (and its venv) under /tmp is then bound on top of the fresh
+           # tmpfs instead of being hidden by it.
+           "--perms", "1777", "--size", str(limits.file_size_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
     # bwrap creates missing parents as 0700 root dirs, unreadable for uid 65534: make them 0755.
     parents = {str(p) for dest in [*prefixes, INSIDE_WORK, f"{INSIDE_LIB}/producer_core", "/etc/x"]
-               for p in Path(dest).parents if str(p) != "/"}
+               for p in Path(dest).parents if str(p) not in ("/", "/tmp")}
     for path in sorted(parents, key=lambda p: p.count("/")):
         cmd += ["--perms", "0755", "--dir", path]
     for path in ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin"):
@@ -80,7 +83,6 @@ def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> li
         cmd += ["--ro-bind", path, path]
     cmd += ["--ro-bind", str(_producer_core_dir()), f"{INSIDE_LIB}/producer_core",
             "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(limits.file_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
             "--bind", str(work), INSIDE_WORK, "--chdir", INSIDE_WORK]
     for key, value in _env(INSIDE_LIB, INSIDE_WORK).items():
         cmd += ["--setenv", key, value]
