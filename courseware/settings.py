@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "courseware.course",
     "courseware.rooms",
     "courseware.exercises",
+    "courseware.gradebook",
 ]
 
 MIDDLEWARE = [

@@ -7,5 +7,6 @@ urlpatterns = [
     path("lab/", include("courseware.lab.urls")),
     path("jobs/", include("courseware.jobs.urls")),
     path("room/", include("courseware.rooms.urls")),
+    path("gradebook/", include("courseware.gradebook.urls")),
     path("", include("courseware.course.urls")),
 ]

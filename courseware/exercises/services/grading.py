@@ -6,6 +6,7 @@ verdict is written with a conditional update so two runs of the job store it onc
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, is_dataclass
 
 from django.db import transaction
@@ -79,11 +80,14 @@ def compute_verdict(slug: str, learner: str, text: str) -> dict:
         if run.killed:
             limits = asdict(job.limits)
             return _verdict("error", LIMIT_MESSAGES.get(run.killed, "Stopped.").format(**limits),
-                            output=output)
+                            output=output) | {"timing": {"sandbox_ms": run.wall_ms}}
         if run.exit_code != 0:
             return _verdict("error", f"Your program stopped with exit code {run.exit_code}; "
-                            "its output below says why.", output=output)
+                            "its output below says why.", output=output) | {
+                                "timing": {"sandbox_ms": run.wall_ms}}
     verdict = _as_dict(grader.score(text, variant, run))
+    if run is not None:
+        verdict["timing"] = {"sandbox_ms": run.wall_ms}
     if run is not None and not verdict["output"]:
         verdict["output"] = (run.stdout + run.stderr)[-OUTPUT_CAP:]
     if run is not None and run.isolation == "reduced":
@@ -98,7 +102,11 @@ def grade_submission(submission_id: int) -> dict:
     if submission.verdict is not None:
         return submission.verdict
     Submission.objects.filter(pk=submission_id, verdict__isnull=True).update(status="running")
+    started = time.monotonic()
     verdict = compute_verdict(submission.exercise, submission.learner, submission.text)
+    # How long grading took in the worker (the gradebook's detail and CSV show it).
+    verdict["timing"] = {**verdict.get("timing", {}),
+                         "grading_ms": int((time.monotonic() - started) * 1000)}
     with transaction.atomic():
         attempt = None
         if verdict["status"] != "invalid":

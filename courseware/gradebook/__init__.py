@@ -1,0 +1,1 @@
+"""The instructors' gradebook: learners × exercises, submission detail, CSV exports."""
