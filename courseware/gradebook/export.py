@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from courseware.exercises.services.replay import replay_url
+from courseware.exercises.services.links import replay_url
 from courseware.gradebook.services import Gradebook, goals_summary, timing
 
 TABLE_COLUMNS = ("learner", "exercise", "attempts", "best_score", "latest_score",

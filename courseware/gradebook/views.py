@@ -18,7 +18,7 @@ from pygments.lexers import JsonLexer, PythonLexer, TextLexer
 
 from courseware.exercises import graders
 from courseware.exercises.models import Submission
-from courseware.exercises.services.replay import replay_url
+from courseware.exercises.services.links import replay_url
 from courseware.gradebook import export, services
 
 STATUSES = tuple(s for s, _ in Submission.STATUSES)
