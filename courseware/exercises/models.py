@@ -25,3 +25,22 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exercise} by {self.learner} ({self.status})"
+
+
+class Exercise(models.Model):
+    """The admin's copy of an exercise's headline facts; the exercise itself is files in
+    ``courseware/content/exercises/<slug>/`` (``services.catalog.sync`` refreshes this)."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    order = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, blank=True)
+    lessons = models.CharField(max_length=200, blank=True)
+    par = models.PositiveIntegerField(null=True, blank=True)
+    source_path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("order", "slug")
+
+    def __str__(self) -> str:
+        return f"{self.slug} — {self.title}"

@@ -8,19 +8,15 @@ an ``error`` scoring 0. Queued or running submissions show as pending.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
 from courseware.exercises import graders
 from courseware.exercises.models import Submission
+from courseware.exercises.services import catalog
 
 COUNTED = ("graded", "error")
 PENDING = ("queued", "running")
-CONTENT = Path(__file__).resolve().parents[1] / "content" / "exercises"
-_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
 
 
 def is_instructor(user) -> bool:
@@ -30,15 +26,9 @@ def is_instructor(user) -> bool:
     return user.is_superuser or user.groups.filter(name="instructors").exists()
 
 
-@lru_cache(maxsize=64)
 def exercise_title(slug: str) -> str:
     """The exercise's title from its front matter, else the slug."""
-    try:
-        head = (CONTENT / slug / "exercise.md").read_text(encoding="utf-8")[:2000]
-    except OSError:
-        return slug
-    m = _TITLE.search(head)
-    return m.group(1).strip("\"'") if m else slug
+    return catalog.title(slug)
 
 
 def exercise_slugs(seen: set[str] | None = None) -> list[str]:
