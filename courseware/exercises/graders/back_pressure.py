@@ -10,21 +10,9 @@ timeouts and every record's outcome are the engine's, and checks the report agai
 
 from __future__ import annotations
 
-import json
 from random import Random
 
-from courseware.exercises.graders.base import (
-    Limits,
-    SandboxJob,
-    SandboxResult,
-    Verdict,
-    check_python,
-    claims,
-    error,
-    goal,
-    graded,
-    run_problem,
-)
+from courseware.exercises.graders.base import CodeGrader, Verdict, error, goal, graded
 
 SCENARIO = r'''
 from producer_core import Simulation
@@ -104,9 +92,10 @@ def replay(v: dict, decisions: list) -> dict:
     return {"decisions": used, "pool": pool, "sent": sent, "outcome": outcome}
 
 
-class BackPressure:
+class BackPressure(CodeGrader):
     slug = "back-pressure"
-    kind = "code"
+    harness = HARNESS
+    classes = ("Controller",)
 
     def variant(self, seed: int) -> dict:
         rng = Random(seed)
@@ -117,25 +106,8 @@ class BackPressure:
                 "outage_ms": rng.choice([8000, 10000]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
-    def validate(self, text: str, variant: dict) -> str | None:
-        msg = check_python(text, ())
-        if msg:
-            return msg
-        import ast
-        names = {n.name for n in ast.parse(text).body if isinstance(n, ast.ClassDef)}
-        return None if "Controller" in names else "Define a class Controller."
-
-    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
-        return SandboxJob(files={"solution.py": text, "harness.py": HARNESS,
-                                 "variant.json": json.dumps(variant)},
-                          argv=["python3", "harness.py"], limits=Limits(cpu_s=20, wall_s=40))
-
-    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
-        problem = run_problem(run)
-        if problem:
-            return problem
-        data, out = claims(run)
-        if data is None or not isinstance(data.get("decisions"), list):
+    def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
+        if not isinstance(data.get("decisions"), list):
             return error("The program's report (result.json) has no decisions.", out)
         t = replay(variant, data["decisions"])
         base = variant["base_rate"]

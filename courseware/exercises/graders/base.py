@@ -140,3 +140,50 @@ def run_workload(config: dict, *, records: int, value_bytes: int, keys: str = "n
     sc = Scenario.from_dict({"seed": seed, "config": dict(config), "cluster": cluster,
                              "duration_ms": 3_600_000, "workload": [spec]})
     return run_scenario(sc)
+
+
+class CodeGrader:
+    """The skeleton the code exercises share: the learner's ``solution.py`` beside our
+    ``harness.py`` and one JSON data file in the sandbox; the harness writes the program's
+    claims to result.json; ``score`` turns a failed run or an unreadable report into
+    ``error`` and hands the claims to ``score_claims``, which each exercise writes.
+
+    A subclass sets ``slug``, ``harness``, the ``functions``/``classes`` it requires and its
+    ``limits``, and may override ``data_file``/``job_data`` (what the harness reads).
+    """
+
+    slug: str
+    kind = "code"
+    harness: str
+    functions: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    data_file = "variant.json"
+    limits = Limits(cpu_s=20, wall_s=40)
+
+    def validate(self, text: str, variant: dict) -> str | None:
+        msg = check_python(text, self.functions)
+        if msg or not self.classes:
+            return msg
+        names = {n.name for n in ast.parse(text).body if isinstance(n, ast.ClassDef)}
+        missing = [c for c in self.classes if c not in names]
+        return f"Define a class {', '.join(missing)}." if missing else None
+
+    def job_data(self, variant: dict) -> dict:
+        return variant
+
+    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
+        return SandboxJob(files={"solution.py": text, "harness.py": self.harness,
+                                 self.data_file: json.dumps(self.job_data(variant))},
+                          argv=["python3", "harness.py"], limits=self.limits)
+
+    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
+        problem = run_problem(run)
+        if problem:
+            return problem
+        data, out = claims(run)
+        if data is None:
+            return error("The program's report (result.json) is not a JSON object.", out)
+        return self.score_claims(variant, data, out)
+
+    def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
+        raise NotImplementedError

@@ -14,16 +14,12 @@ from functools import lru_cache
 from random import Random
 
 from courseware.exercises.graders.base import (
+    CodeGrader,
     Limits,
-    SandboxJob,
-    SandboxResult,
     Verdict,
-    check_python,
-    claims,
     close,
     goal,
     graded,
-    run_problem,
     run_workload,
 )
 
@@ -79,9 +75,12 @@ def meets(v: dict, config: dict) -> tuple[bool, bool, dict]:
             r["avg_latency_ms"] <= v["max_latency_ms"], r)
 
 
-class BatchingBenchmark:
+class BatchingBenchmark(CodeGrader):
     slug = "batching-benchmark"
-    kind = "code"
+    harness = HARNESS
+    functions = ("benchmark", "choose_config")
+    data_file = "workload.json"
+    limits = Limits(cpu_s=30, wall_s=60)
 
     def variant(self, seed: int) -> dict:
         rng = Random(seed)
@@ -93,24 +92,12 @@ class BatchingBenchmark:
                 "max_latency_ms": rng.choice([8, 10, 15]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
-    def validate(self, text: str, variant: dict) -> str | None:
-        return check_python(text, ("benchmark", "choose_config"))
+    def job_data(self, variant: dict) -> dict:
+        return {**_workload(variant), "goals": {"records_per_s": variant["target_rate"],
+                                                "max_avg_latency_ms": variant["max_latency_ms"]},
+                "batch_kb": list(BATCH_KB), "linger_ms": list(LINGER_MS)}
 
-    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
-        wl = {**_workload(variant), "goals": {"records_per_s": variant["target_rate"],
-                                              "max_avg_latency_ms": variant["max_latency_ms"]},
-              "batch_kb": list(BATCH_KB), "linger_ms": list(LINGER_MS)}
-        return SandboxJob(files={"solution.py": text, "harness.py": HARNESS,
-                                 "workload.json": json.dumps(wl)},
-                          argv=["python3", "harness.py"], limits=Limits(cpu_s=30, wall_s=60))
-
-    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
-        problem = run_problem(run)
-        if problem:
-            return problem
-        data, out = claims(run)
-        if data is None:
-            return invalid_report(out)
+    def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
         goals = self._part_a(variant, data.get("table")) + self._part_b(variant,
                                                                          data.get("answer"))
         return graded(goals, out, replay={"preset": None, "config": self._replay_config(data),
@@ -200,11 +187,6 @@ class BatchingBenchmark:
                            "both goals and holds less memory per partition." if cheaper else
                            "Meet both goals first.")))
         return goals
-
-
-def invalid_report(out: str) -> Verdict:
-    from courseware.exercises.graders.base import error
-    return error("The program's report (result.json) is not a JSON object.", out)
 
 
 GRADER = BatchingBenchmark()

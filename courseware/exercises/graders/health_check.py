@@ -14,18 +14,7 @@ import json
 from functools import lru_cache
 from random import Random
 
-from courseware.exercises.graders.base import (
-    Limits,
-    SandboxJob,
-    SandboxResult,
-    Verdict,
-    check_python,
-    claims,
-    error,
-    goal,
-    graded,
-    run_problem,
-)
+from courseware.exercises.graders.base import CodeGrader, Limits, Verdict, goal, graded
 
 CHECKS = ("cluster", "buffer", "success_rate", "sustained_failures")
 
@@ -136,9 +125,11 @@ def truth(v: dict) -> dict:
     return _truth(json.dumps(v, sort_keys=True))
 
 
-class HealthCheck:
+class HealthCheck(CodeGrader):
     slug = "health-check"
-    kind = "code"
+    harness = HARNESS
+    functions = ("check_health",)
+    limits = Limits(cpu_s=30, wall_s=60)
 
     def variant(self, seed: int) -> dict:
         rng = Random(seed)
@@ -148,21 +139,7 @@ class HealthCheck:
                 "fault_at_ms": rng.choice([5000, 8000, 12000]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
-    def validate(self, text: str, variant: dict) -> str | None:
-        return check_python(text, ("check_health",))
-
-    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
-        return SandboxJob(files={"solution.py": text, "harness.py": HARNESS,
-                                 "variant.json": json.dumps(variant)},
-                          argv=["python3", "harness.py"], limits=Limits(cpu_s=30, wall_s=60))
-
-    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
-        problem = run_problem(run)
-        if problem:
-            return problem
-        data, out = claims(run)
-        if data is None:
-            return error("The program's report (result.json) is not a JSON object.", out)
+    def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
         goals = []
         for name, expected in truth(variant).items():
             got = data.get(name) if isinstance(data.get(name), list) else []

@@ -15,19 +15,7 @@ import math
 from functools import lru_cache
 from random import Random
 
-from courseware.exercises.graders.base import (
-    Limits,
-    SandboxJob,
-    SandboxResult,
-    Verdict,
-    check_python,
-    claims,
-    close,
-    error,
-    goal,
-    graded,
-    run_problem,
-)
+from courseware.exercises.graders.base import CodeGrader, Verdict, close, goal, graded
 
 SCENARIO = r'''
 from producer_core import Simulation
@@ -118,9 +106,10 @@ def _num(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-class MetricsDashboard:
+class MetricsDashboard(CodeGrader):
     slug = "metrics-dashboard"
-    kind = "code"
+    harness = HARNESS
+    classes = ("Collector",)
 
     def variant(self, seed: int) -> dict:
         rng = Random(seed)
@@ -132,26 +121,7 @@ class MetricsDashboard:
                 "errors_a": rng.choice([2, 3, 4]), "errors_b": rng.choice([1, 2]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
-    def validate(self, text: str, variant: dict) -> str | None:
-        msg = check_python(text, ())
-        if msg:
-            return msg
-        import ast
-        names = {n.name for n in ast.parse(text).body if isinstance(n, ast.ClassDef)}
-        return None if "Collector" in names else "Define a class Collector."
-
-    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
-        return SandboxJob(files={"solution.py": text, "harness.py": HARNESS,
-                                 "variant.json": json.dumps(variant)},
-                          argv=["python3", "harness.py"], limits=Limits(cpu_s=20, wall_s=40))
-
-    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
-        problem = run_problem(run)
-        if problem:
-            return problem
-        got, out = claims(run)
-        if got is None:
-            return error("The program's report (result.json) is not a JSON object.", out)
+    def score_claims(self, variant: dict, got: dict, out: str) -> Verdict:
         t = truth(variant)
 
         def mapping(name: str, rel: float, weight: float, unit: str) -> object:
