@@ -3,13 +3,16 @@
 Layout inside bwrap: read-only /usr, /lib*, /bin, a few /etc files, the Python prefix and the
 venv at their host paths, ``producer_core`` alone at /sandbox/lib, a fresh tmpfs /tmp and a
 fresh host temp dir bound read-write at /sandbox/work (so outputs can be read back). bwrap is
-started as root without a user namespace and execs the program through ``setpriv`` as host
-uid 65534: RLIMIT_NPROC then counts a uid that owns nothing else (as root it never binds, see
-shared TESTING.md), and the Python prefix under /root stays reachable through the bind.
+started as root without a user namespace and execs the program through ``setpriv`` as a host
+uid of its own: each concurrent run holds one *slot* (a lock file) and runs as that slot's uid
+(``SLOT_UID_BASE`` + slot), so RLIMIT_NPROC counts only that run's processes (as root it never
+binds, see shared TESTING.md) and two runs at once can neither signal, ptrace nor starve each
+other of processes. The Python prefix under /root stays reachable through the bind.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import shutil
@@ -18,11 +21,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from courseware.sandbox.types import Limits, SandboxJob, SandboxResult
 
 NOBODY = 65534
+# Host uids (and gids) 64000..64031 by default: unused on Debian (its dynamic range ends at
+# 59999; 60000-64999 are created on demand only), owned by nothing but a sandbox run.
+SLOT_UID_BASE = int(os.environ.get("PRODUCER_LAB_SANDBOX_UID_BASE", "64000"))
+SLOTS = int(os.environ.get("PRODUCER_LAB_SANDBOX_SLOTS", "32"))
+SLOT_DIR = Path(os.environ.get("PRODUCER_LAB_SANDBOX_SLOT_DIR",
+                               os.path.join(tempfile.gettempdir(), "producer-lab-sandbox-slots")))
+SLOT_WAIT_S = 60
 INSIDE_WORK = "/sandbox/work"
 INSIDE_LIB = "/sandbox/lib"
 OUTPUT_FILE_CAP = 256 * 1024
@@ -63,14 +75,62 @@ def _prlimit(limits: Limits) -> list[str]:
             f"--nofile={limits.open_files}", "--core=0", f"--nproc={limits.processes}", "--"]
 
 
-def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> list[str]:
+def _uid_owns_processes(uid: int) -> bool:
+    """Whether any process runs with real uid ``uid`` (/proc/<pid>/status, which — unlike the
+    owner of /proc/<pid> — stays right for processes that are not dumpable)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Uid:"):
+                        if int(line.split()[1]) == uid:
+                            return True
+                        break
+        except OSError:
+            continue
+    return False
+
+
+@contextmanager
+def slot_uid() -> Iterator[int]:
+    """A host uid that no other sandbox run (in any process) holds until this one ends.
+
+    The slot is a ``flock`` on ``SLOT_DIR/<n>.lock``, released when the run ends or its
+    worker dies; a slot whose uid still owns a process (a leftover) is passed over.
+    """
+    SLOT_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    deadline = time.monotonic() + SLOT_WAIT_S
+    while True:
+        for n in range(SLOTS):
+            fd = os.open(SLOT_DIR / f"{n}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                if _uid_owns_processes(SLOT_UID_BASE + n):
+                    continue
+                yield SLOT_UID_BASE + n
+                return
+            finally:
+                os.close(fd)  # closing the descriptor releases the lock
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"all {SLOTS} sandbox slots stayed busy for {SLOT_WAIT_S} s")
+        time.sleep(0.05)
+
+
+def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int,
+                uid: int = NOBODY) -> list[str]:
     cmd = ["bwrap", "--info-fd", str(info_fd), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
            # /tmp first: a checkout (and its venv) under /tmp is then bound on top of the fresh
            # tmpfs instead of being hidden by it.
            "--perms", "1777", "--size", str(limits.file_size_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
-    # bwrap creates missing parents as 0700 root dirs, unreadable for uid 65534: make them 0755.
+    # bwrap creates missing parents as 0700 root dirs, unreadable for the run's uid: make them 0755.
     parents = {str(p) for dest in [*prefixes, INSIDE_WORK, f"{INSIDE_LIB}/producer_core", "/etc/x"]
                for p in Path(dest).parents if str(p) not in ("/", "/tmp")}
     for path in sorted(parents, key=lambda p: p.count("/")):
@@ -88,7 +148,7 @@ def _bwrap_argv(work: Path, argv: list[str], limits: Limits, info_fd: int) -> li
         cmd += ["--setenv", key, value]
     cmd.append("--")
     if os.geteuid() == 0:
-        cmd += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     return cmd + _python_argv(argv)
 
@@ -142,6 +202,13 @@ def _read_outputs(work: Path, names: tuple[str, ...]) -> dict[str, str]:
 
 def run(job: SandboxJob) -> SandboxResult:
     """Run ``job`` in a fresh directory under its limits; never raises for what the code does."""
+    if os.geteuid() == 0 and isolation_available():
+        with slot_uid() as uid:
+            return _run(job, uid)
+    return _run(job, NOBODY)
+
+
+def _run(job: SandboxJob, uid: int) -> SandboxResult:
     limits = job.limits
     isolated = isolation_available()
     work = Path(tempfile.mkdtemp(prefix="sandbox-"))
@@ -157,11 +224,11 @@ def run(job: SandboxJob) -> SandboxResult:
         if os.geteuid() == 0:
             for root, dirs, files in os.walk(work):
                 for name in [*dirs, *files]:
-                    os.chown(os.path.join(root, name), NOBODY, NOBODY)
-            os.chown(work, NOBODY, NOBODY)
+                    os.chown(os.path.join(root, name), uid, uid)
+            os.chown(work, uid, uid)
         if isolated:
             info_r, info_w = os.pipe()
-            argv = _bwrap_argv(work, job.argv, limits, info_w)
+            argv = _bwrap_argv(work, job.argv, limits, info_w, uid)
             env, cwd = {"PATH": "/usr/bin:/bin"}, None
         else:
             shim = Path(tempfile.mkdtemp(prefix="sandbox-lib-"))
