@@ -11,6 +11,7 @@ BENCHES = {"send": "bench.send_bench", "sweep": "bench.sweep_bench",
            "compression": "bench.compression_bench", "live": "bench.live_bench",
            "rooms": "bench.room_bench",
            "sandbox": "bench.sandbox_bench",
+           "grading": "bench.grading_bench",
            "fuzz": "bench.fuzz_bench"}
 
 
