@@ -171,6 +171,10 @@ class CodeGrader:
     def job_data(self, variant: dict) -> dict:
         return variant
 
+    def prepare(self, variant: dict) -> None:
+        """Ground truth that does not depend on the learner's run, computed (and cached)
+        while the sandbox runs: grading then waits for the longer of the two, not both."""
+
     def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
         return SandboxJob(files={"solution.py": text, "harness.py": self.harness,
                                  self.data_file: json.dumps(self.job_data(variant))},

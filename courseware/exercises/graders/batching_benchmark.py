@@ -97,6 +97,9 @@ class BatchingBenchmark(CodeGrader):
                                                 "max_avg_latency_ms": variant["max_latency_ms"]},
                 "batch_kb": list(BATCH_KB), "linger_ms": list(LINGER_MS)}
 
+    def prepare(self, variant: dict) -> None:
+        truth_table(variant)
+
     def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
         goals = self._part_a(variant, data.get("table")) + self._part_b(variant,
                                                                          data.get("answer"))

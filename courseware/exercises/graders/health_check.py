@@ -139,6 +139,9 @@ class HealthCheck(CodeGrader):
                 "fault_at_ms": rng.choice([5000, 8000, 12000]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
+    def prepare(self, variant: dict) -> None:
+        truth(variant)
+
     def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
         goals = []
         for name, expected in truth(variant).items():

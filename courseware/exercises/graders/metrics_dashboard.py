@@ -121,6 +121,9 @@ class MetricsDashboard(CodeGrader):
                 "errors_a": rng.choice([2, 3, 4]), "errors_b": rng.choice([1, 2]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
+    def prepare(self, variant: dict) -> None:
+        truth(variant)
+
     def score_claims(self, variant: dict, got: dict, out: str) -> Verdict:
         t = truth(variant)
 

@@ -6,6 +6,8 @@ verdict is written with a conditional update so two runs of the job store it onc
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import asdict, is_dataclass
 
@@ -15,6 +17,7 @@ from courseware import sandbox
 from courseware.exercises import graders
 from courseware.exercises.models import Submission
 
+log = logging.getLogger(__name__)
 OUTPUT_CAP = 8 * 1024
 LIMIT_MESSAGES = {
     "cpu": "Stopped after {cpu_s} s of CPU time.",
@@ -67,6 +70,27 @@ def _as_dict(verdict) -> dict:
     return verdict
 
 
+def _run_beside(job, grader, variant: dict):
+    """Run the sandbox while the grader's ``prepare`` computes the truth it can compute
+    without the run (the sandbox is another process: the two use both cores)."""
+    prepare = getattr(grader, "prepare", None)
+    if prepare is None:
+        return sandbox.run(job)
+
+    def quietly() -> None:
+        try:
+            prepare(variant)
+        except Exception:  # score() recomputes it and reports the failure
+            log.exception("prepare failed for %s", getattr(grader, "slug", grader))
+
+    helper = threading.Thread(target=quietly, name="grade-prepare", daemon=True)
+    helper.start()
+    try:
+        return sandbox.run(job)
+    finally:
+        helper.join()
+
+
 def compute_verdict(slug: str, learner: str, text: str) -> dict:
     grader = graders.get(slug)
     variant = grader.variant(graders.variant_seed(learner, slug))
@@ -74,7 +98,7 @@ def compute_verdict(slug: str, learner: str, text: str) -> dict:
     if problem:
         return _verdict("invalid", problem)
     job = grader.sandbox_job(text, variant)
-    run = sandbox.run(job) if job is not None else None
+    run = _run_beside(job, grader, variant) if job is not None else None
     if run is not None:
         output = (run.stdout + run.stderr)[-OUTPUT_CAP:]
         if run.killed:
