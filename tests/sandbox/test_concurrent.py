@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,30 +98,37 @@ def threaded_grader():
     graders.EXTRA.pop("test-threads")
 
 
-def _sandbox_processes() -> int:
-    """Processes on this host whose real uid is a sandbox uid (a slot's or the shared one)."""
+def _sandbox_processes() -> Counter:
+    """Processes on this host per sandbox uid (the slots' and the shared one), by real uid."""
     uids = set(range(runner.SLOT_UID_BASE, runner.SLOT_UID_BASE + runner.SLOTS)) | {runner.NOBODY}
-    n = 0
+    count: Counter = Counter()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("Uid:"):
-                        n += int(line.split()[1]) in uids
+                        uid = int(line.split()[1])
+                        if uid in uids:
+                            count[uid] += 1
                         break
             except OSError:
                 continue
-    return n
+    return count
 
 
-def _attack_then_grade_victim() -> tuple[dict, object]:
-    """Start the attacker, wait until it holds its processes, then grade the victim."""
+def _attack_then_grade_victim() -> tuple[dict, object, int]:
+    """Start the attacker, wait until one uid holds its processes, then grade the victim."""
     box: dict = {}
     attacker = threading.Thread(target=lambda: box.setdefault("r", run(SandboxJob(
         files={"attack.py": ATTACKER}, argv=["python3", "attack.py"], limits=LIMITS))))
+    before = _sandbox_processes()
     attacker.start()
     deadline = time.monotonic() + 60
-    while _sandbox_processes() < LIMITS.processes - 4:
+    while True:
+        grown = _sandbox_processes() - before
+        held = [uid for uid, n in grown.items() if n >= LIMITS.processes - 4]
+        if held:
+            break
         assert attacker.is_alive() and time.monotonic() < deadline, "the attacker never held"
         time.sleep(0.05)
     sub = submit("test-threads", "victim", "def answer():\n    return 42\n", queue=False)
@@ -128,16 +136,16 @@ def _attack_then_grade_victim() -> tuple[dict, object]:
     still_attacking = attacker.is_alive()
     attacker.join()
     assert still_attacking, "the victim ran after the attack, not during it"
-    return verdict, box["r"]
+    return verdict, box["r"], held[0]
 
 
 @pytest.mark.skipif(not isolation_available() or os.geteuid() != 0,
                     reason="slot uids apply to bwrap started as root")
 def test_the_victim_grades_normally_beside_a_hostile_program(threaded_grader):
-    verdict, attack = _attack_then_grade_victim()
+    verdict, attack, uid = _attack_then_grade_victim()
     assert "holding" in attack.stdout and attack.isolation == "bwrap"
     assert verdict["status"] == "graded" and verdict["score"] == 1.0, verdict
-    assert _sandbox_processes() == 0  # nothing of either run is left
+    assert _sandbox_processes()[uid] == 0  # nothing of the attacker is left
 
 
 @pytest.mark.skipif(not isolation_available() or os.geteuid() != 0,
@@ -149,7 +157,7 @@ def test_control_with_one_shared_uid_the_same_attack_starves_the_victim(threaded
         yield runner.NOBODY
 
     monkeypatch.setattr(runner, "slot_uid", shared_uid)
-    verdict, _ = _attack_then_grade_victim()
+    verdict, _, _ = _attack_then_grade_victim()
     assert verdict["status"] == "error" or verdict["score"] < 1.0, verdict
 
 
