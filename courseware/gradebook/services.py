@@ -92,7 +92,8 @@ def gradebook(learner: str = "", exercise: str = "") -> Gradebook:
             cell.latest, cell.latest_status, cell.latest_id = score, row["status"], row["pk"]
     seen = {ex for _, ex in cells}
     exercises = [exercise] if exercise else exercise_slugs(seen)
-    learners = sorted({who for who, _ in cells}, key=str.lower)
+    # Signed-in learners by name, then anonymous browsers (``anon:<id>``, exercise-ui's naming).
+    learners = sorted({who for who, _ in cells}, key=lambda w: (w.startswith("anon:"), w.lower()))
     return Gradebook(exercises, learners, cells)
 
 

@@ -132,6 +132,16 @@ def test_the_page_shows_the_numbers(client, instructor, history):
     assert reverse("gradebook:detail", args=[history["subs"]["a_wrong2"][0]]) in cell
 
 
+def test_anonymous_learners_come_last_with_a_short_label(client, instructor, reference):
+    anon = "anon:" + "ab12cd" + "0" * 26  # exercise-ui's name for an anonymous browser
+    for who in (anon, "zoe", "Amy"):
+        graded(CONFIG, who, reference)
+    assert services.gradebook().learners == ["Amy", "zoe", anon]
+    client.force_login(instructor)
+    html = client.get(reverse("gradebook:table")).content.decode()
+    assert f'title="{anon}">anonymous ab12cd</a>' in html
+
+
 def test_a_pending_submission_is_shown_but_not_counted(client, instructor, reference):
     from courseware.exercises.services.grading import submit
 

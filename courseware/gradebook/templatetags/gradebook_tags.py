@@ -31,3 +31,11 @@ def ms(value) -> str:
     if value is None:
         return "—"
     return f"{value} ms" if value < 1000 else f"{value / 1000:.1f} s"
+
+
+@register.filter
+def learner_label(learner: str) -> str:
+    """Usernames as they are; an anonymous browser (``anon:<hex id>``) short enough to read."""
+    if learner.startswith("anon:"):
+        return f"anonymous {learner[5:11]}"
+    return learner
