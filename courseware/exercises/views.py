@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,20 +23,41 @@ from .services.learner import InputError
 TEMPLATE = "exercises/detail.html"
 
 
+class NotFound(Exception):
+    """A 404 whose message the learner reads (Django's 404 page shows none with DEBUG off)."""
+
+
+def not_found(request, message: str) -> HttpResponse:
+    return render(request, "exercises/not_found.html", {"message": message}, status=404)
+
+
+def _answers_not_found(view):
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+    return wrapper
+
+
 def _exercise(slug: str):
     ex = content.get(slug)
     if ex is None:
-        raise Http404(f"There is no exercise called {slug!r}.")
+        raise NotFound(f"There is no exercise called {slug!r}.")
     return ex
 
 
 def _own_job(request, job_id, kind: str, slug: str) -> Job:
     job = visible_job(job_id, owner_of(request))
     if job is None or job.kind != kind or job.params.get("slug") != slug:
-        raise Http404("No such run for this browser.")
+        raise NotFound("No such run for this browser.")
     return job
 
 
+@_answers_not_found
 @require_GET
 def index(request):
     who = learners.peek_learner(request)
@@ -44,11 +65,13 @@ def index(request):
     return render(request, "exercises/index.html", {"rows": rows})
 
 
+@_answers_not_found
 @require_GET
 def api_doc(request):
     return render(request, "exercises/api.html", {"api_html": learners.learner_api_html()})
 
 
+@_answers_not_found
 @require_GET
 def detail(request, slug: str):
     """The page; ``?submission=<id>``, ``?run=<job>``, ``?sweep=<job>`` show (or, for htmx,
@@ -60,7 +83,7 @@ def detail(request, slug: str):
     if "submission" in request.GET:
         ctx["shown"] = learners.own_submission(ex, who, request.GET["submission"])
         if ctx["shown"] is None:
-            raise Http404("No such submission of yours.")
+            raise NotFound("No such submission of yours.")
         part = "result"
     else:
         ctx["shown"] = ctx["latest"]
@@ -96,6 +119,7 @@ def _refuse(request, ex, who: str, part: str, exc: InputError):
     return _render(request, ctx, part, status=exc.status)
 
 
+@_answers_not_found
 @require_POST
 def submit(request, slug: str):
     """Save the submission and queue its grading; the page then polls its status."""
@@ -117,6 +141,7 @@ def submit(request, slug: str):
     return _render(request, ctx, "result")
 
 
+@_answers_not_found
 @require_POST
 def run(request, slug: str):
     """Run the code against the sample (a sandboxed job in the worker; not an attempt)."""
@@ -137,9 +162,12 @@ def run(request, slug: str):
     return _render(request, ctx, "run")
 
 
+@_answers_not_found
 @require_POST
 def sweep(request, slug: str):
     ex = _exercise(slug)
+    if ex.slug not in learners.SWEEPS:
+        raise NotFound("This exercise has no sweep to run.")
     who = learners.learner_of(request)
     try:
         job = learners.start_sweep(ex, who, owner_of(request))
@@ -152,12 +180,13 @@ def sweep(request, slug: str):
     return _render(request, ctx, "sweep")
 
 
+@_answers_not_found
 @require_GET
 def table_csv(request, slug: str):
     """The codec comparison of a finished sweep as CSV (``?sweep=<job id>``)."""
     ex = _exercise(slug)
     if ex.slug != "compression-comparison":
-        raise Http404("Only the compression comparison has a table to export.")
+        raise NotFound("Only the compression comparison has a table to export.")
     if "sweep" not in request.GET:
         return HttpResponse("Name the comparison to export: ?sweep=<id> (run the comparison "
                             "on the exercise page first).", status=400,

@@ -69,7 +69,8 @@ def _replay(request: HttpRequest, submission_id: str) -> HttpResponse:
 
     data = replay.resolve(request, submission_id)
     if data is None:
-        raise Http404("No graded submission of yours with that number to replay.")
+        return render(request, "exercises/not_found.html", {
+            "message": "No graded submission of yours with that number to replay."}, status=404)
     _ensure_session(request)
     request.session[REPLAY_SESSION_KEY] = data
     ctx = _context(request, None, "main")

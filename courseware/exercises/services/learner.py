@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 
-from django.db.models import Max
-
 from courseware.course.services import progress
 from courseware.exercises.models import Submission
 from courseware.exercises.services import content, grading
@@ -124,9 +122,10 @@ def summary(ex: Exercise, learner: str | None) -> dict:
         return {"attempts": 0, "best": None, "solved": False, "latest": None, "recent": []}
     mine = Submission.objects.filter(exercise=ex.slug, learner=learner)
     counted = mine.filter(status__in=("graded", "error"))
-    best = counted.filter(status="graded").aggregate(b=Max("verdict__score"))["b"]
-    solved = any((s.verdict or {}).get("score") == 1.0
-                 for s in counted.filter(status="graded").only("verdict"))
+    scores = [float((s.verdict or {}).get("score") or 0.0)
+              for s in counted.filter(status="graded").only("verdict")]
+    best = max(scores) if scores else None
+    solved = any(x >= 1.0 for x in scores)
     return {"attempts": counted.count(), "best": best, "solved": solved,
             "latest": mine.first(), "recent": list(mine[:5])}
 
