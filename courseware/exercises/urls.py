@@ -10,5 +10,6 @@ urlpatterns = [
     path("<slug:slug>/submit/", views.submit, name="submit"),
     path("<slug:slug>/run/", views.run, name="run"),
     path("<slug:slug>/sweep/", views.sweep, name="sweep"),
+    path("<slug:slug>/starter/", views.starter, name="starter"),
     path("<slug:slug>/table.csv", views.table_csv, name="table_csv"),
 ]

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from courseware.jobs.models import Job
 from courseware.jobs.services import owner_of, visible_job
 
-from .services import content, learner as learners
+from .services import content
+from .services import learner as learners
 from .services.learner import InputError
 
 TEMPLATE = "exercises/detail.html"
@@ -178,6 +179,16 @@ def sweep(request, slug: str):
     ctx = learners.page(ex, who)
     ctx["shown"], ctx["sweep_job"] = ctx["latest"], job
     return _render(request, ctx, "sweep")
+
+
+@_answers_not_found
+@require_GET
+def starter(request, slug: str):
+    """The starter file, as a download."""
+    ex = _exercise(slug)
+    response = HttpResponse(ex.starter, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{ex.slug}-starter{ex.extension}"'
+    return response
 
 
 @_answers_not_found

@@ -135,6 +135,8 @@ def test_phone_layout_reads(browser, live_server_url, artifacts_dir):
         overflow = page.evaluate("() => document.documentElement.scrollWidth")
         assert overflow <= 390, overflow
         page.screenshot(path=str(artifacts_dir / "exercise-phone.png"), full_page=True)
+        page.locator("#work").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "exercise-phone-editor.png"))
         page.goto(f"{live_server_url}/exercises/", wait_until="domcontentloaded")
         assert page.locator(".exercise-list li").count() == 5
     finally:
@@ -155,7 +157,8 @@ def test_batching_sweep_plots_and_codec_csv(browser, live_server_url, artifacts_
             ["none", "gzip", "snappy", "lz4", "zstd"]
         with page.expect_download() as dl:
             page.locator("#csv-link").click()
-        csv_text = open(dl.value.path()).read()
+        with open(dl.value.path()) as f:
+            csv_text = f.read()
         assert csv_text.splitlines()[0].startswith("codec,compression_ratio")
         assert len(csv_text.splitlines()) == 6
 
@@ -169,5 +172,30 @@ def test_batching_sweep_plots_and_codec_csv(browser, live_server_url, artifacts_
         assert page.locator('[data-chart="throughput"] .u-legend .u-series').count() == 6
         page.locator("#sweep").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts_dir / "exercise-sweep.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_plain_form_still_submits(browser, live_server_url):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    try:
+        page.goto(f"{live_server_url}/exercises/health-check/", wait_until="domcontentloaded")
+        assert page.locator(".cm-editor").count() == 0  # no editor: the textarea itself
+        page.locator("#answer-text").fill("def check_health(history:\n")
+        page.locator("#submit-btn").click()
+        page.wait_for_url(re.compile(r"\?submission=\d+"))
+        # no polling without JS: the page offers a refresh link until the grade is there
+        for _ in range(120):
+            if page.locator("#result .verdict").count():
+                break
+            page.wait_for_timeout(1000)
+            page.goto(page.url.split("#")[0], wait_until="domcontentloaded")
+        verdict = page.locator("#result .verdict")
+        assert verdict.get_attribute("data-status") == "invalid"
+        assert "Syntax error" in verdict.inner_text()
+        assert "not counted as an attempt" in verdict.inner_text()
+        assert page.locator("#attempts strong").first.inner_text() == "0"
     finally:
         context.close()

@@ -95,6 +95,7 @@ def run_sample(ex: Exercise, learner: str, text: str, owner: str):
     problem = check(ex, learner, text)
     if problem:
         raise InputError(problem, 422)
+    _not_busy(owner, SAMPLE_KIND, "runs")
     return submit_job(SAMPLE_KIND, {"slug": ex.slug, "learner": learner, "text": text},
                       owner=owner)
 
@@ -104,7 +105,18 @@ def start_sweep(ex: Exercise, learner: str, owner: str):
 
     if ex.slug not in SWEEPS:
         raise InputError("This exercise has no sweep to run.", 404)
+    _not_busy(owner, SWEEP_KIND, "sweeps")
     return submit_job(SWEEP_KIND, {"slug": ex.slug, "learner": learner}, owner=owner)
+
+
+def _not_busy(owner: str, kind: str, what: str) -> None:
+    from courseware.jobs.models import Job
+
+    busy = Job.objects.filter(owner=owner, kind=kind,
+                              status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).count()
+    if busy >= MAX_PENDING:
+        raise InputError(f"You already have {busy} {what} waiting or running; wait for them "
+                         "to finish.", 429)
 
 
 def own_submission(ex: Exercise, learner: str | None, pk) -> Submission | None:
