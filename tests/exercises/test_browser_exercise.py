@@ -86,7 +86,9 @@ def learner_submits(page, url: str, artifacts_dir=None) -> dict:
     # the learner's dashboard beside the engine's metrics from the graded run
     assert page.locator("#result table.dashboard tbody tr").count() >= 5
     # attempts and best score updated in place (out-of-band swap), explanation after a reload
-    assert page.locator("#attempts strong").first.inner_text() == "1"
+    page.wait_for_function(
+        "() => document.querySelector('#attempts strong').textContent.trim() === '1'")
+    assert page.locator("#attempts .solved").is_visible()
     assert not errors, errors
     href = page.locator("#replay-link").get_attribute("href")
     submission = int(re.search(r"replay=(\d+)", href).group(1))
@@ -95,6 +97,10 @@ def learner_submits(page, url: str, artifacts_dir=None) -> dict:
         page.wait_for_selector(".cm-editor")
         assert "Java" in page.locator("#explanation").inner_text()
         page.screenshot(path=str(artifacts_dir / "exercise-desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#result").screenshot(path=str(artifacts_dir / "exercise-phone-result.png"))
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        page.set_viewport_size({"width": 1280, "height": 900})
     return {"submission": submission, "text": field}
 
 
