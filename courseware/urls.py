@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("lab/", include("courseware.lab.urls")),
     path("jobs/", include("courseware.jobs.urls")),
+    path("exercises/", include("courseware.exercises.urls")),
     path("room/", include("courseware.rooms.urls")),
     path("gradebook/", include("courseware.gradebook.urls")),
     path("", include("courseware.course.urls")),

@@ -70,8 +70,11 @@ def lesson_detail(request, slug: str):
     segments = _segments(lesson.body, who)
     prev_l = Lesson.objects.filter(order__lt=lesson.order).order_by("-order").first()
     next_l = Lesson.objects.filter(order__gt=lesson.order).order_by("order").first()
+    from courseware.exercises.services.content import for_lesson
+
     return render(request, "course/lesson.html", {
         "lesson": lesson, "segments": segments, "progress": row,
+        "exercises": for_lesson(lesson.slug),
         "prev": prev_l, "next": next_l, "measure_kinds": measure.KINDS})
 
 

@@ -10,6 +10,7 @@ control group on the channel layer, wherever the lab runs (``courseware.lab.regi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -21,6 +22,9 @@ from django.conf import settings
 
 from courseware.lab.commands import CommandError, parse
 from courseware.lab.registry import CapacityError, control_group, frames_group, registry
+from courseware.lab.session import LabSession
+
+REPLAY_SESSION_KEY = "lab_replay"
 
 CLOSE_UNAUTHORISED = 4401
 CLOSE_BAD_REQUEST = 4400
@@ -36,6 +40,23 @@ def lab_id_for(session_key: str, slot: str) -> str:
 @database_sync_to_async
 def _session_exists(session) -> bool:
     return bool(session.session_key) and session.exists(session.session_key)
+
+
+@database_sync_to_async
+def _take_replay(session) -> dict | None:
+    replay = session.pop(REPLAY_SESSION_KEY, None)
+    if replay is not None:
+        session.save()
+    return replay if isinstance(replay, dict) else None
+
+
+def replay_session(lab_id: str, replay: dict, max_rate: int) -> LabSession:
+    """A lab built from a graded run's scenario, paused at the moment that mattered."""
+    session = LabSession(lab_id, preset="replay", scenario=replay["scenario"],
+                         seed=int(replay["seed"]), max_rate=max_rate)
+    session.seek(int(replay.get("at_ms") or 0))
+    session.notice = replay.get("note")
+    return session
 
 
 def _ref_of(text: str | None):
@@ -92,8 +113,19 @@ class LabConsumer(AsyncWebsocketConsumer):
         preset = slot[len("embed-"):] if slot.startswith("embed-") else \
             (query.get("preset") or [None])[0]
         lab_id = lab_id_for(session.session_key, slot)
+        # ``?replay=1``: the lab page put a graded run's scenario in the session (resolved
+        # and checked server-side, never taken from the URL); it is used once.
+        replay = await _take_replay(session) if slot == "main" and "replay" in query else None
         try:
-            await registry.ensure(lab_id, preset=preset)
+            if replay is not None:
+                await registry.adopt(lab_id, await asyncio.to_thread(
+                    replay_session, lab_id, replay, registry.max_rate))
+            else:
+                await registry.ensure(lab_id, preset=preset)
+        except RuntimeError as exc:
+            await self._error("elsewhere", f"{exc}: close your other lab tabs and try again")
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
         except CapacityError as exc:
             await self._error("capacity", str(exc))
             await self.close(code=CLOSE_CAPACITY)

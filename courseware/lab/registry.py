@@ -408,6 +408,20 @@ class LabRegistry:
             self.labs[lab_id] = runner
             return runner
 
+    async def adopt(self, lab_id: str, session: LabSession) -> LabRunner:
+        """Make ``session`` the lab ``lab_id`` (a graded run's replay replaces the learner's
+        lab); the old one, if it runs here, stops.  RuntimeError if another process owns it."""
+        old = self.labs.pop(lab_id, None)
+        if old is not None:
+            await old.stop()
+        if not await self.claim(lab_id):
+            raise RuntimeError("your lab is running in another server process")
+        runner = LabRunner(self, session)
+        await runner.start()
+        self.labs[lab_id] = runner
+        self._start_reaper()
+        return runner
+
     async def evict_one_unwatched(self) -> bool:
         """At capacity, stop the lab unwatched for longest (its learner gets a fresh one from
         the preset when they come back); False when every lab has a viewer."""

@@ -51,11 +51,14 @@ class LabSession:
     """One live lab: a simulation, its pacing, the learner's changes and its frame stream."""
 
     def __init__(self, lab_id: str, *, preset: str | None = None, seed: int | None = None,
-                 max_rate: int = 200_000) -> None:
+                 max_rate: int = 200_000, scenario: dict | None = None) -> None:
+        """``scenario`` (a scenario dict built by server code, e.g. a graded run's replay)
+        replaces the preset's; ``preset`` then only names it."""
         self.lab_id = lab_id
         self.max_rate = max_rate
         self.preset_id = preset or DEFAULT_PRESET
-        self.scenario = self._load_preset(self.preset_id)
+        self.scenario = (copy.deepcopy(scenario) if scenario is not None
+                         else self._load_preset(self.preset_id))
         self.seed = int(seed if seed is not None else self.scenario.get("seed", 42))
         self.overrides: dict[str, Any] = {}  # the learner's explicit config changes
         self.paused = False
@@ -154,6 +157,22 @@ class LabSession:
         if self.sim.now_ms != before:
             self.dirty = True  # slow motion may not move the integer clock every tick
         return reached
+
+    def seek(self, t_ms: int, max_steps: int = 5_000_000) -> None:
+        """Run the engine unpaced to virtual time ``t_ms`` and pause there (a replay opens
+        at the moment that mattered); at most ``max_steps`` scheduler entries."""
+        scheduler = self.sim.scheduler
+        steps = 0
+        while self.sim.now_ms < t_ms and steps < max_steps:
+            nxt = scheduler.peek_ms()
+            if nxt is None or nxt > t_ms:
+                scheduler.run_until(t_ms)
+                break
+            scheduler.step()
+            steps += 1
+        self.paused = True
+        self.pacer.anchor(self.sim.now_ms)
+        self.dirty = self._changed = True
 
     def _run_until(self, target_ms: int, budget_steps: int) -> None:
         """Run scheduler entries due up to ``target_ms``, at most ``budget_steps`` of them;

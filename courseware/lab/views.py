@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from courseware.lab.commands import FAULT_OPS, KAFKA_ERRORS, WORKLOAD_DATA
+from courseware.lab.consumers import REPLAY_SESSION_KEY
 from courseware.lab.forms import control_groups, validate_field
 from courseware.lab.session import DEFAULT_PRESET, SPEED_STEPS
 from producer_core import presets
@@ -51,12 +52,30 @@ def _context(request: HttpRequest, preset: str | None, slot: str) -> dict:
 
 @require_GET
 def lab(request: HttpRequest) -> HttpResponse:
-    """The full lab; ``?preset=<id>`` switches the learner's lab to that preset."""
+    """The full lab; ``?preset=<id>`` switches the learner's lab to that preset;
+    ``?replay=<submission id>`` opens that graded run (the learner's own, or any for an
+    instructor), paused at the moment that mattered."""
+    if "replay" in request.GET:
+        return _replay(request, request.GET["replay"])
     preset = request.GET.get("preset") or None
     if preset is not None and preset not in presets.names():
         raise Http404(f"unknown preset {preset!r}")
     _ensure_session(request)
     return render(request, "lab/lab.html", _context(request, preset, "main"))
+
+
+def _replay(request: HttpRequest, submission_id: str) -> HttpResponse:
+    from courseware.exercises.services import replay
+
+    data = replay.resolve(request, submission_id)
+    if data is None:
+        return render(request, "exercises/not_found.html", {
+            "message": "No graded submission of yours with that number to replay."}, status=404)
+    _ensure_session(request)
+    request.session[REPLAY_SESSION_KEY] = data
+    ctx = _context(request, None, "main")
+    ctx.update(ws_path="/ws/lab/main/?replay=1", replay=data)
+    return render(request, "lab/lab.html", ctx)
 
 
 @require_GET

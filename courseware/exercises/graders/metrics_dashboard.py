@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from random import Random
 
@@ -102,6 +103,11 @@ def truth(v: dict) -> dict:
     return _truth(json.dumps(v, sort_keys=True))
 
 
+@dataclass
+class DashboardVerdict(Verdict):
+    dashboard: dict | None = None  # {"yours": claims, "engine": truth}, shown on the page
+
+
 def _num(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -149,7 +155,10 @@ class MetricsDashboard(CodeGrader):
                  scalar("buffer_utilisation_pct", 0.10, 0.5, 1, "%"),
                  mapping("latency_ms", 0.15, 2, "ms"),
                  mapping("error_rate_per_s", 0.02, 2, "errors/s")]
-        return graded(goals, out)
+        # The page shows the learner's dashboard beside the engine's own figures.
+        yours = {k: got.get(k) for k in t if len(json.dumps(got.get(k), default=str)) <= 2000}
+        return DashboardVerdict(**vars(graded(goals, out)),
+                                dashboard={"yours": yours, "engine": t})
 
 
 GRADER = MetricsDashboard()

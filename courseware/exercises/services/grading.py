@@ -32,8 +32,12 @@ class SubmissionError(ValueError):
     pass
 
 
-def submit(slug: str, learner: str, text: str, *, queue: bool = True) -> Submission:
-    """Save the submission (it exists before any worker sees it), then queue its grading."""
+def submit(slug: str, learner: str, text: str, *, queue: bool = True,
+           owner: str | None = None) -> Submission:
+    """Save the submission (it exists before any worker sees it), then queue its grading.
+
+    ``owner`` is who may read the job at ``/jobs/<id>/`` (a page passes ``owner_of(request)``).
+    """
     graders.get(slug)  # an unknown slug is refused before anything is saved
     if not learner:
         raise SubmissionError("A submission needs a learner.")
@@ -41,7 +45,8 @@ def submit(slug: str, learner: str, text: str, *, queue: bool = True) -> Submiss
     if queue:
         from courseware.jobs.services import submit as submit_job
 
-        job = submit_job("grade", {"submission": submission.pk}, owner=f"learner:{learner}")
+        job = submit_job("grade", {"submission": submission.pk},
+                         owner=owner or f"learner:{learner}")
         Submission.objects.filter(pk=submission.pk).update(job=job)
         submission.job = job
     return submission
