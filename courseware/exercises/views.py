@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from courseware.exercises.services.links import replay_url
 from courseware.jobs.models import Job
 from courseware.jobs.services import owner_of, visible_job
 
@@ -101,6 +102,7 @@ def _render(request, ctx: dict, part: str | None, status: int = 200):
     shown = ctx.get("shown")
     if shown is not None and ctx["ex"].slug == "metrics-dashboard":
         ctx["dashboard"] = learners.dashboard_rows(shown.verdict)
+    ctx["replay_url"] = replay_url(shown) if shown is not None else None
     name = f"{TEMPLATE}#{part}" if (part and request.htmx) else TEMPLATE
     return render(request, name, ctx, status=status)
 
