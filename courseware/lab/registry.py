@@ -179,7 +179,7 @@ class LabRunner:
     async def _command(self, reply_to: str | None, cmd: Command, *,
                        frame_now: bool = True) -> None:
         try:
-            result = self.session.apply(cmd)
+            result = await self.apply(cmd)
             reply = {"type": "ack", "ref": cmd.ref, "cmd": cmd.type, "result": result}
         except CommandError as exc:
             reply = {"type": "error", "ref": cmd.ref, "code": exc.code, "message": exc.message}
@@ -196,6 +196,15 @@ class LabRunner:
         if frame_now and self.viewers and not self.stopped:
             await self._frame(wall_ms())
         self._wake.set()  # and the engine moves on at once (resume, step)
+
+    async def apply(self, cmd: Command) -> dict:
+        """Apply one command to the session (a hook: a room also records it, and saves it
+        before the ``ack`` leaves).  Raises CommandError on refusal."""
+        return self.session.apply(cmd)
+
+    async def send(self, channel: str | None, message: dict) -> None:
+        """Send ``message`` to one consumer's channel; a full or vanished one is skipped."""
+        await self._send(channel, message)
 
     async def _send(self, channel: str | None, message: dict) -> None:
         if channel:
@@ -247,18 +256,22 @@ class LabRunner:
             if text is None:
                 return
             self._note_frame(now)
-            message = {"type": "lab.frame", "text": text}
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # One process: the viewers are the frames group's members.  Sending to
-                # each skips group_send's sweep of every channel and group of the process
-                # (per frame, with 50 labs) and its task per member.
-                for channel in list(self.viewers):
-                    await self._send(channel, message)
-                return
-            try:
-                await self.layer.group_send(frames_group(self.lab_id), message)
-            except Exception:
-                log.exception("lab %s: frame not sent", self.lab_id)
+            await self.publish({"type": "lab.frame", "text": text})
+
+    async def publish(self, message: dict) -> None:
+        """Send one encoded frame to every viewer (a hook: a room publishes once per
+        process instead, ``courseware.rooms.relay``)."""
+        if isinstance(self.layer, InMemoryChannelLayer):
+            # One process: the viewers are the frames group's members.  Sending to
+            # each skips group_send's sweep of every channel and group of the process
+            # (per frame, with 50 labs) and its task per member.
+            for channel in list(self.viewers):
+                await self._send(channel, message)
+            return
+        try:
+            await self.layer.group_send(frames_group(self.lab_id), message)
+        except Exception:
+            log.exception("lab %s: frame not sent", self.lab_id)
 
     async def _advance(self, period: float) -> None:
         """Advance in slices of a few ms of CPU, yielding between them.
@@ -433,6 +446,12 @@ class LabRegistry:
             if runner is not None and runner.loop is asyncio.get_running_loop():
                 await runner.stop()
         return len(idle)
+
+    def adopt(self, lab_id: str, runner: LabRunner) -> None:
+        """Make a runner started outside ``ensure`` (a room, a follower's fork) this
+        process's lab ``lab_id``; the caller has claimed it (``claim``)."""
+        self.labs[lab_id] = runner
+        self._start_reaper()
 
     def _start_reaper(self) -> None:
         loop = asyncio.get_running_loop()

@@ -21,8 +21,8 @@ from courseware.lab.consumers import (
     CLOSE_BAD_REQUEST,
     CLOSE_UNAUTHORISED,
     TokenBucket,
-    _session_exists,
     lab_id_for,
+    session_exists,
 )
 from courseware.lab.registry import control_group, frames_group
 from courseware.rooms import relay, services
@@ -57,7 +57,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_RATE_LIMITED)
             return
         session = self.scope.get("session")
-        if session is None or not await _session_exists(session):
+        if session is None or not await session_exists(session):
             await self._error("unauthorised", "Rooms are followed from a browser session: "
                                               "reload the room page to get one.")
             await self.close(code=CLOSE_UNAUTHORISED)
