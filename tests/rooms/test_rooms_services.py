@@ -74,3 +74,49 @@ def test_join_rate_limit_and_closed_codes(client, settings):
     assert client.get(f"/room/{room.code}/").status_code == 200
     services.close_room(room.pk)
     assert client.get(f"/room/{room.code}/").status_code == 410
+
+
+def _instructor(client, name="teacher"):
+    user = User.objects.create_user(name, password="pw-pw-pw-123")
+    user.groups.add(Group.objects.get(name="instructors"))
+    client.force_login(user)
+    return user
+
+
+def test_the_lab_page_offers_open_a_room_to_instructors_only(client):
+    assert "Open a room" not in client.get("/lab/").content.decode()  # anonymous
+    learner = User.objects.create_user("learner", password="pw-pw-pw-123")
+    client.force_login(learner)
+    assert "Open a room" not in client.get("/lab/").content.decode()
+    client.logout()
+    _instructor(client)
+    page = client.get("/lab/?preset=high-throughput").content.decode()
+    assert 'data-room-open="lab"' in page and 'action="/room/open/"' in page
+    assert 'name="preset" value="high-throughput"' in page
+
+
+def test_open_a_room_from_the_lab_state_keeps_preset_config_and_seed(client):
+    _instructor(client)
+    resp = client.post("/room/open/", {"preset": "high-throughput", "seed": "7",
+                                       "config": json.dumps({"linger.ms": 25})})
+    assert resp.status_code == 302
+    room = Room.objects.get()
+    assert (room.preset, room.seed) == ("high-throughput", 7)
+    assert room.commands.get().args == {"set": {"linger.ms": 25}}
+    assert resp["Location"].startswith(f"/room/{room.code}/present/?token=")
+    assert client.get(resp["Location"]).status_code == 200
+    bad = client.post("/room/open/", {"preset": "high-throughput", "seed": "soon"})
+    assert bad.status_code == 400 and "seed" in bad.content.decode()
+    assert Room.objects.count() == 1
+
+
+def test_present_this_lesson_from_the_lesson_page(client):
+    call_command("load_courseware")
+    assert "Present this lesson" not in client.get("/lessons/batching/").content.decode()
+    _instructor(client)
+    page = client.get("/lessons/batching/").content.decode()
+    assert "Present this lesson" in page and 'name="lesson" value="batching"' in page
+    resp = client.post("/room/open/", {"lesson": "batching"})
+    assert resp.status_code == 302
+    room = Room.objects.get()
+    assert room.lesson_slug == "batching" and len(room.scenes) == 2
