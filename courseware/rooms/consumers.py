@@ -218,7 +218,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # ---- from the room (channel layer) ---------------------------------------------------
 
     async def lab_frame(self, event: dict) -> None:
-        await self._forward(event["text"])
+        text = event["text"]
+        if self._relayed and text.startswith('{"type":"frame"'):
+            # a full frame (attach, resync): in seq order with the relay's deltas
+            await relay.deliver_full(self.lab_id, self, text)
+            return
+        await self._forward(text)
 
     async def lab_reply(self, event: dict) -> None:
         await self._forward(event["text"])

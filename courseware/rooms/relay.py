@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import deque
 
 from channels.layers import get_channel_layer
 
@@ -53,11 +54,46 @@ def relay_needed() -> bool:
     return True
 
 
+RECENT_FRAMES = 64  # deltas a relay keeps to bring a (re)synced follower up to date
+
+
+def frame_seq(text: str) -> int | None:
+    """The ``seq`` of an encoded frame or delta (``{"type":"delta","seq":N,...}``)."""
+    for prefix in ('{"type":"delta","seq":', '{"type":"frame","seq":'):
+        if text.startswith(prefix):
+            end = text.find(",", len(prefix))
+            digits = text[len(prefix):end]
+            return int(digits) if digits.isdigit() else None
+    return None
+
+
+class Member:
+    """A follower socket in this process, and the last ``seq`` written to it (None: it
+    waits for its full frame)."""
+
+    __slots__ = ("protocol", "synced")
+
+    def __init__(self, protocol) -> None:
+        self.protocol = protocol
+        self.synced: int | None = None
+
+
 class Relay:
+    """The room's frames for this process's followers, in ``seq`` order for each of them.
+
+    A follower's full frame (on attach and on ``resync``) comes from the room's runner on
+    the follower's own channel, the deltas through this relay, so the two could overtake
+    each other: a delta written before the full frame it follows is a gap the browser must
+    resync from, again and again under load.  So the relay writes nothing to a follower
+    until its full frame came (``deliver_full``), and then the deltas after it that it
+    keeps (the last ``RECENT_FRAMES``).
+    """
+
     def __init__(self, lab_id: str) -> None:
         self.lab_id = lab_id
         self.layer = get_channel_layer()
-        self.members: dict = {}  # consumer -> its autobahn protocol, or None
+        self.members: dict = {}  # consumer -> Member
+        self.recent: deque = deque(maxlen=RECENT_FRAMES)  # [seq, text, prepared]
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
 
@@ -77,22 +113,49 @@ class Relay:
 
     async def fan_out(self, text: str) -> None:
         """The same frame to every local member: prepared once, written to each socket."""
-        prepared = None
-        for consumer, protocol in list(self.members.items()):
-            if protocol is not None:
-                if protocol.state != protocol.STATE_OPEN:
-                    continue  # closing: its consumer's disconnect() removes it
-                if prepared is None:
-                    prepared = protocol.factory.prepareMessage(text.encode())
-                try:
-                    protocol.sendPreparedMessage(prepared)
-                    continue
-                except Exception:  # noqa: BLE001 - fall back to the ASGI path
-                    self.members[consumer] = None
+        seq = frame_seq(text)
+        entry = [seq, text, None]
+        full = text.startswith('{"type":"frame"')
+        if seq is not None and not full:
+            self.recent.append(entry)
+        for consumer, member in list(self.members.items()):
+            if seq is not None:
+                if member.synced is None:
+                    continue  # its full frame is on the way; deliver_full catches it up
+                if not full and seq <= member.synced:
+                    continue  # it has this one already
+                member.synced = seq  # (a full frame with a lower seq: a restarted room)
+            await self._write(consumer, member, entry)
+
+    async def deliver_full(self, consumer, text: str) -> None:
+        """A follower's own full frame, then the deltas after it, in order."""
+        member = self.members.get(consumer)
+        if member is None:
+            await _send(consumer, text)
+            return
+        seq = frame_seq(text)
+        await self._write(consumer, member, [seq, text, None])
+        if seq is None:
+            return
+        member.synced = seq
+        for entry in list(self.recent):
+            if entry[0] > member.synced:
+                member.synced = entry[0]
+                await self._write(consumer, member, entry)
+
+    async def _write(self, consumer, member: Member, entry: list) -> None:
+        protocol = member.protocol
+        if protocol is not None:
+            if protocol.state != protocol.STATE_OPEN:
+                return  # closing: its consumer's disconnect() removes it
+            if entry[2] is None:
+                entry[2] = protocol.factory.prepareMessage(entry[1].encode())
             try:
-                await consumer.send(text_data=text)
-            except Exception:  # noqa: BLE001,S112 - that socket closed; disconnect() follows
-                continue
+                protocol.sendPreparedMessage(entry[2])
+                return
+            except Exception:  # noqa: BLE001 - fall back to the ASGI path
+                member.protocol = None
+        await _send(consumer, entry[1])
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -101,6 +164,13 @@ class Relay:
             await self.layer.group_discard(frames_group(self.lab_id), self.channel)
         except Exception:  # noqa: BLE001 - the layer may be gone at shutdown
             log.debug("relay %s: discard failed", self.lab_id)
+
+
+async def _send(consumer, text: str) -> None:
+    try:
+        await consumer.send(text_data=text)
+    except Exception:  # noqa: BLE001,S110 - that socket closed; disconnect() follows
+        pass
 
 
 _relays: dict[tuple[int, str], Relay] = {}
@@ -117,7 +187,16 @@ async def join(lab_id: str, consumer) -> None:
     if relay is None:
         relay = _relays[key] = Relay(lab_id)
         await relay.start()
-    relay.members[consumer] = websocket_protocol(consumer)
+    relay.members[consumer] = Member(websocket_protocol(consumer))
+
+
+async def deliver_full(lab_id: str, consumer, text: str) -> None:
+    """A full frame for one follower, through its process's relay (see ``Relay``)."""
+    relay = local(lab_id)
+    if relay is None:
+        await _send(consumer, text)
+    else:
+        await relay.deliver_full(consumer, text)
 
 
 async def leave(lab_id: str, consumer) -> None:
