@@ -237,6 +237,9 @@ def measure(ports: list[int], pids: list[int], code: str, token: str, cookie: st
             "missed": missing, "commands": len(sent),
             "frame_bytes_avg": round(sum(r["bytes"] for r in results) / max(1, frames)),
             "server_cpu": [round(c, 2) for c in server_cpu],
+            # machine-load independent: CPU time, all of the server's work included
+            "server_us_per_follower_frame": round(sum(server_cpu) * 1e6 / max(
+                1.0, n * fps[len(fps) // 2]), 1),
             "client_cpu": round(sum(r["cpu"] for r in results), 2),
             "load_avg_1m": round(os.getloadavg()[0], 2),
             "holds": fps_p5 >= FPS_BAR and p99 <= P99_BAR_MS and missing == 0}

@@ -15,7 +15,9 @@ particular every ``_``-prefixed name, is the lab's own and may change):
   may override the hooks ``apply(cmd)`` (every command goes through it before its
   ``ack``), ``publish(message)`` (one encoded frame to every viewer) and ``handle(message)``
   (a control-channel message; call ``super().handle``), and use ``send(channel, message)``,
-  ``start()``, ``stop()``, ``session``, ``viewers``, ``layer``, ``lab_id``, ``stopped``.
+  ``start()``, ``stop()``, ``session``, ``viewers``, ``layer``, ``lab_id``, ``stopped``,
+  ``frame_cost_s`` (smoothed CPU of one frame) and ``frame_share`` (the share of the event
+  loop frames may take before the frame period stretches).
 * ``consumers``: ``lab_id_for(session_key, slot)``, ``session_exists(session)`` (async),
   ``TokenBucket``, the close codes ``CLOSE_UNAUTHORISED``/``CLOSE_BAD_REQUEST``.
 * ``views``: ``lab_context(request, preset, slot)`` (what a page drawing a lab needs).

@@ -96,6 +96,7 @@ class LabRunner:
         self._tasks: list[asyncio.Task] = []
         self.frames_sent = 0
         self.frame_cost_s = 0.002  # smoothed CPU time of one frame (state, delta, send)
+        self.frame_share = FRAME_CPU_SHARE  # of the event loop, before frames slow down
         self._last_frame_ms: float | None = None
         self._lease_renewed_ms = wall_ms()
 
@@ -225,7 +226,7 @@ class LabRunner:
                 await self._renew_lease(now)
             # With many labs, frames share the CPU: stretch the period rather than let
             # every lab's frames queue up behind each other (the lab shows its fps).
-            period = max(base_period, self.registry.frame_load_s() / FRAME_CPU_SHARE)
+            period = max(base_period, self.registry.frame_load_s() / self.frame_share)
             if self.viewers:
                 await self._advance(period)
                 await self._frame(now)

@@ -268,3 +268,22 @@ def test_an_expired_room_code_closes_the_socket(server):
 
     msg = run(attempt)
     assert msg["type"] == "error" and msg["code"] == "expired", msg
+
+
+def test_a_room_socket_from_another_origin_is_refused(server):
+    async def handshake(origin: str) -> bytes:
+        port = int(server["url"].rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        room = open_room(server["tmp"])
+        writer.write((f"GET /ws/room/{room['code']}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode())
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 10)
+        writer.close()
+        return status
+
+    assert b" 101 " not in run(handshake, "http://evil.example")
+    port = server["url"].rsplit(":", 1)[1]
+    assert b" 101 " in run(handshake, f"http://127.0.0.1:{port}")  # the same check passes
