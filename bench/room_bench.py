@@ -170,7 +170,8 @@ async def _follow(ports, path, cookie, n, seconds, out, ready, go) -> None:
 async def _presenter(port: int, path: str, cookie: str, seconds: float, base: int) -> dict:
     ws = await WSClient.connect("127.0.0.1", port, path, cookie)
     sent: dict[int, float] = {}
-    reader = asyncio.get_running_loop().create_task(_drain(ws))
+    acks: dict[int, float] = {}
+    reader = asyncio.get_running_loop().create_task(_drain(ws, acks))
     await asyncio.sleep(0.5)
     k, deadline = 0, time.time() + seconds - 0.5
     while time.time() < deadline:
@@ -179,14 +180,20 @@ async def _presenter(port: int, path: str, cookie: str, seconds: float, base: in
         await ws.send({"type": "config", "set": {"linger.ms": value}, "ref": k})
         k += 1
         await asyncio.sleep(0.25)
+    await asyncio.sleep(1.0)  # the last acks
     reader.cancel()
     ws.close()
-    return sent
+    ack_ms = sorted((acks[k] - sent[base + k]) * 1000 for k in acks if base + k in sent)
+    return sent, ack_ms
 
 
-async def _drain(ws: WSClient) -> None:
+async def _drain(ws: WSClient, acks: dict[int, float]) -> None:
     while True:
-        await ws.recv()
+        text = await ws.recv()
+        if text.startswith('{"type": "ack"'):
+            ref = json.loads(text).get("ref")
+            if isinstance(ref, int):
+                acks.setdefault(ref, time.time())
 
 
 def _proc_cpu_s(pid: int) -> float:
@@ -218,8 +225,8 @@ def measure(ports: list[int], pids: list[int], code: str, token: str, cookie: st
     server0 = [_proc_cpu_s(pid) for pid in pids]
     t0 = time.perf_counter()
     go.set()
-    sent = asyncio.run(_presenter(ports[0], f"/ws/room/{code}/?token={token}", cookie,
-                                  seconds, base))
+    sent, ack_ms = asyncio.run(_presenter(ports[0], f"/ws/room/{code}/?token={token}",
+                                          cookie, seconds, base))
     results = [out.get(timeout=120) for _ in procs]
     server_cpu = [(_proc_cpu_s(pid) - c0) / (time.perf_counter() - t0 - 1.0)
                   for pid, c0 in zip(pids, server0)]
@@ -235,6 +242,7 @@ def measure(ports: list[int], pids: list[int], code: str, token: str, cookie: st
     return {"followers": n, "fps_p5": fps_p5, "fps_median": fps[len(fps) // 2],
             "p50_ms": lat[len(lat) // 2] if lat else float("inf"), "p99_ms": p99,
             "missed": missing, "commands": len(sent),
+            "ack_p50_ms": ack_ms[len(ack_ms) // 2] if ack_ms else float("inf"),
             "frame_bytes_avg": round(sum(r["bytes"] for r in results) / max(1, frames)),
             "server_cpu": [round(c, 2) for c in server_cpu],
             # machine-load independent: CPU time, all of the server's work included

@@ -13,7 +13,7 @@ particular every ``_``-prefixed name, is the lab's own and may change):
 * ``registry``: ``registry`` (``get``, ``claim``, ``adopt(lab_id, runner)``),
   ``frames_group(lab_id)``, ``control_group(lab_id)``, and ``LabRunner``, whose subclasses
   may override the hooks ``apply(cmd)`` (every command goes through it before its
-  ``ack``), ``publish(message)`` (one encoded frame to every viewer) and ``handle(message)``
+  ``ack``), ``reply(channel, reply)`` (that ``ack`` or ``error``), ``publish(message)`` (one encoded frame to every viewer) and ``handle(message)``
   (a control-channel message; call ``super().handle``), and use ``send(channel, message)``,
   ``start()``, ``stop()``, ``session``, ``viewers``, ``layer``, ``lab_id``, ``stopped``,
   ``frame_cost_s`` (smoothed CPU of one frame) and ``frame_share`` (the share of the event

@@ -190,8 +190,7 @@ class LabRunner:
             log.exception("lab %s: command %s failed", self.lab_id, cmd.type)
             reply = {"type": "error", "ref": cmd.ref, "code": "internal",
                      "message": f"the lab could not apply {cmd.type}: {type(exc).__name__}"}
-        await self._send(reply_to, {"type": "lab.reply",
-                                    "text": json.dumps(reply, default=str)})
+        await self.reply(reply_to, reply)
         # The frame that shows the change leaves now, not after the next tick's engine
         # slices: with many labs each await is a whole round of the event loop.
         if frame_now and self.viewers and not self.stopped:
@@ -202,6 +201,11 @@ class LabRunner:
         """Apply one command to the session (a hook: a room also records it, and saves it
         before the ``ack`` leaves).  Raises CommandError on refusal."""
         return self.session.apply(cmd)
+
+    async def reply(self, channel: str | None, reply: dict) -> None:
+        """A command's ``ack`` or ``error`` to the consumer that sent it (a hook: a room
+        sends its acks once the command is saved, without holding up the next message)."""
+        await self._send(channel, {"type": "lab.reply", "text": json.dumps(reply, default=str)})
 
     async def send(self, channel: str | None, message: dict) -> None:
         """Send ``message`` to one consumer's channel; a full or vanished one is skipped."""

@@ -56,20 +56,45 @@ class RoomRunner(LabRunner):
         # a room's frames are what hundreds of people watch: they may take most of the
         # loop before they slow down; the engine slows first (its effective speed shows)
         self.frame_share = ROOM_FRAME_SHARE
+        self._saved: asyncio.Task | None = None  # the last command's database write
+        self._replies: set[asyncio.Task] = set()
 
     # ---- the log in the database ------------------------------------------------------
 
     async def apply(self, cmd: Command) -> dict:
+        """Apply and record; the database write runs behind (in order), so the next
+        command and the frame showing this one do not wait for it — its ``ack`` does."""
         at = point(self.session)
         result = self.session.apply(cmd)  # raises on refusal: nothing recorded
         entry = Entry(at[0], at[1], cmd.type, dict(cmd.args))
         index = len(self.entries)
         self.entries.append(entry)
-        try:  # the ack says "applied": the command is saved by then
+        self._saved = self.loop.create_task(self._save(self._saved, index, entry))
+        return result
+
+    async def _save(self, before: asyncio.Task | None, index: int, entry: Entry) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # the log is written in order
+        try:
             await _save_entries(self.room_pk, [(index, entry)])
         except Exception:
             log.exception("room %s: command log not saved", self.lab_id)
-        return result
+
+    async def reply(self, channel: str | None, reply: dict) -> None:
+        """The ack says "applied and saved": it leaves once the log is written this far,
+        from a task of its own so the room's next message is not held up."""
+        saved = self._saved
+        if saved is None or saved.done():
+            await super().reply(channel, reply)
+            return
+
+        async def after_save() -> None:
+            await asyncio.wait([saved])
+            await super(RoomRunner, self).reply(channel, reply)
+
+        task = self.loop.create_task(after_save())
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
 
     async def checkpoint(self) -> None:
         self._checkpoint_ms = wall_ms()
@@ -83,6 +108,8 @@ class RoomRunner(LabRunner):
 
     async def stop(self) -> None:
         if not self.stopped:
+            if self._saved is not None:
+                await asyncio.wait([self._saved])  # the whole log is written
             await self.checkpoint()
         await super().stop()
 
