@@ -275,6 +275,11 @@ def _fault(args: dict, ref: Any) -> dict:
     return clean
 
 
+def check_fault(args: dict) -> dict:
+    """A fault's fields checked as the lab checks a ``fault`` command (rooms' scenes)."""
+    return _fault(dict(args), None)
+
+
 _CHECKS = {
     "step": _step,
     "speed": _speed,

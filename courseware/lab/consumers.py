@@ -38,7 +38,8 @@ def lab_id_for(session_key: str, slot: str) -> str:
 
 
 @database_sync_to_async
-def _session_exists(session) -> bool:
+def session_exists(session) -> bool:
+    """Whether a consumer's Django session is a real, saved one (rooms check it too)."""
     return bool(session.session_key) and session.exists(session.session_key)
 
 
@@ -104,7 +105,7 @@ class LabConsumer(AsyncWebsocketConsumer):
         await self.accept()
         slot = self.scope["url_route"]["kwargs"]["slot"]
         session = self.scope.get("session")
-        if session is None or not await _session_exists(session):
+        if session is None or not await session_exists(session):
             await self._error("unauthorised", "This lab belongs to a browser session: "
                                               "reload the lab page to get one.")
             await self.close(code=CLOSE_UNAUTHORISED)

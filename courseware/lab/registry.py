@@ -96,6 +96,7 @@ class LabRunner:
         self._tasks: list[asyncio.Task] = []
         self.frames_sent = 0
         self.frame_cost_s = 0.002  # smoothed CPU time of one frame (state, delta, send)
+        self.frame_share = FRAME_CPU_SHARE  # of the event loop, before frames slow down
         self._last_frame_ms: float | None = None
         self._lease_renewed_ms = wall_ms()
 
@@ -179,7 +180,7 @@ class LabRunner:
     async def _command(self, reply_to: str | None, cmd: Command, *,
                        frame_now: bool = True) -> None:
         try:
-            result = self.session.apply(cmd)
+            result = await self.apply(cmd)
             reply = {"type": "ack", "ref": cmd.ref, "cmd": cmd.type, "result": result}
         except CommandError as exc:
             reply = {"type": "error", "ref": cmd.ref, "code": exc.code, "message": exc.message}
@@ -189,13 +190,26 @@ class LabRunner:
             log.exception("lab %s: command %s failed", self.lab_id, cmd.type)
             reply = {"type": "error", "ref": cmd.ref, "code": "internal",
                      "message": f"the lab could not apply {cmd.type}: {type(exc).__name__}"}
-        await self._send(reply_to, {"type": "lab.reply",
-                                    "text": json.dumps(reply, default=str)})
+        await self.reply(reply_to, reply)
         # The frame that shows the change leaves now, not after the next tick's engine
         # slices: with many labs each await is a whole round of the event loop.
         if frame_now and self.viewers and not self.stopped:
             await self._frame(wall_ms())
         self._wake.set()  # and the engine moves on at once (resume, step)
+
+    async def apply(self, cmd: Command) -> dict:
+        """Apply one command to the session (a hook: a room also records it, and saves it
+        before the ``ack`` leaves).  Raises CommandError on refusal."""
+        return self.session.apply(cmd)
+
+    async def reply(self, channel: str | None, reply: dict) -> None:
+        """A command's ``ack`` or ``error`` to the consumer that sent it (a hook: a room
+        sends its acks once the command is saved, without holding up the next message)."""
+        await self._send(channel, {"type": "lab.reply", "text": json.dumps(reply, default=str)})
+
+    async def send(self, channel: str | None, message: dict) -> None:
+        """Send ``message`` to one consumer's channel; a full or vanished one is skipped."""
+        await self._send(channel, message)
 
     async def _send(self, channel: str | None, message: dict) -> None:
         if channel:
@@ -216,7 +230,7 @@ class LabRunner:
                 await self._renew_lease(now)
             # With many labs, frames share the CPU: stretch the period rather than let
             # every lab's frames queue up behind each other (the lab shows its fps).
-            period = max(base_period, self.registry.frame_load_s() / FRAME_CPU_SHARE)
+            period = max(base_period, self.registry.frame_load_s() / self.frame_share)
             if self.viewers:
                 await self._advance(period)
                 await self._frame(now)
@@ -247,18 +261,22 @@ class LabRunner:
             if text is None:
                 return
             self._note_frame(now)
-            message = {"type": "lab.frame", "text": text}
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # One process: the viewers are the frames group's members.  Sending to
-                # each skips group_send's sweep of every channel and group of the process
-                # (per frame, with 50 labs) and its task per member.
-                for channel in list(self.viewers):
-                    await self._send(channel, message)
-                return
-            try:
-                await self.layer.group_send(frames_group(self.lab_id), message)
-            except Exception:
-                log.exception("lab %s: frame not sent", self.lab_id)
+            await self.publish({"type": "lab.frame", "text": text})
+
+    async def publish(self, message: dict) -> None:
+        """Send one encoded frame to every viewer (a hook: a room publishes once per
+        process instead, ``courseware.rooms.relay``)."""
+        if isinstance(self.layer, InMemoryChannelLayer):
+            # One process: the viewers are the frames group's members.  Sending to
+            # each skips group_send's sweep of every channel and group of the process
+            # (per frame, with 50 labs) and its task per member.
+            for channel in list(self.viewers):
+                await self._send(channel, message)
+            return
+        try:
+            await self.layer.group_send(frames_group(self.lab_id), message)
+        except Exception:
+            log.exception("lab %s: frame not sent", self.lab_id)
 
     async def _advance(self, period: float) -> None:
         """Advance in slices of a few ms of CPU, yielding between them.
@@ -447,6 +465,12 @@ class LabRegistry:
             if runner is not None and runner.loop is asyncio.get_running_loop():
                 await runner.stop()
         return len(idle)
+
+    def adopt(self, lab_id: str, runner: LabRunner) -> None:
+        """Make a runner started outside ``ensure`` (a room, a follower's fork) this
+        process's lab ``lab_id``; the caller has claimed it (``claim``)."""
+        self.labs[lab_id] = runner
+        self._start_reaper()
 
     def _start_reaper(self) -> None:
         loop = asyncio.get_running_loop()

@@ -50,6 +50,12 @@ def _context(request: HttpRequest, preset: str | None, slot: str) -> dict:
     }
 
 
+def lab_context(request: HttpRequest, preset: str | None, slot: str = "main") -> dict:
+    """What a page drawing a live lab needs (presets, socket path, controls): public, the
+    room presenter's page draws the same lab."""
+    return _context(request, preset, slot)
+
+
 @require_GET
 def lab(request: HttpRequest) -> HttpResponse:
     """The full lab; ``?preset=<id>`` switches the learner's lab to that preset;

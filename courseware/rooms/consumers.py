@@ -21,8 +21,8 @@ from courseware.lab.consumers import (
     CLOSE_BAD_REQUEST,
     CLOSE_UNAUTHORISED,
     TokenBucket,
-    _session_exists,
     lab_id_for,
+    session_exists,
 )
 from courseware.lab.registry import control_group, frames_group
 from courseware.rooms import relay, services
@@ -33,6 +33,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
 PRESENTER_TYPES = {"scene", "poll", "reveal", "prove", "close"}
 FOLLOWER_TYPES = {"answer", "fork"}
+ATTACH_RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def _client(scope) -> str:
@@ -57,7 +58,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_RATE_LIMITED)
             return
         session = self.scope.get("session")
-        if session is None or not await _session_exists(session):
+        if session is None or not await session_exists(session):
             await self._error("unauthorised", "Rooms are followed from a browser session: "
                                               "reload the room page to get one.")
             await self.close(code=CLOSE_UNAUTHORISED)
@@ -73,7 +74,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if services.is_presenter(room, (query.get("token") or [None])[0]):
             self.role = "presenter"
         try:
-            await ensure_room(room)
+            runner = await ensure_room(room)
         except Exception as exc:  # noqa: BLE001 - a room that cannot start says why
             await self._error("internal", f"the room could not start: {type(exc).__name__}")
             await self.close(code=CLOSE_BAD_REQUEST)
@@ -85,11 +86,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await relay.join(self.lab_id, self)
         else:
             await self.channel_layer.group_add(frames_group(self.lab_id), self.channel_name)
+        self._synced = False
         await self._to_room({"type": "lab.attach", "role": self.role})
+        if runner is None:  # the room runs in another process, maybe not started yet
+            self._spawn(self._attach_until_synced())
         if self.role == "presenter":
             await self._publish_meta()
 
     async def disconnect(self, code: int) -> None:
+        for task in list(getattr(self, "_tasks", ())):
+            task.cancel()
         if self.room is None:
             return
         if self._relayed:
@@ -169,9 +175,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self._to_room({"type": "room.update", "meta": {"poll": poll}})
                 result = {"counted": True}
             else:  # fork: its own task, so this consumer can receive the room's answer
-                task = asyncio.get_running_loop().create_task(self._fork(ref))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._fork(ref))
                 return
         except services.RoomError as exc:
             await self._error(exc.code, exc.message, ref)
@@ -217,8 +221,30 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # ---- from the room (channel layer) ---------------------------------------------------
 
+    async def _attach_until_synced(self) -> None:
+        """Attach again until the room's full frame came: an attach sent while the owning
+        process was still building the room reached nobody (its runner had not joined the
+        control group yet)."""
+        for delay in ATTACH_RETRY_S:
+            await asyncio.sleep(delay)
+            if self._synced or self.room is None:
+                return
+            await self._to_room({"type": "lab.attach", "role": self.role})
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def lab_frame(self, event: dict) -> None:
-        await self._forward(event["text"])
+        text = event["text"]
+        if text.startswith('{"type":"frame"'):
+            self._synced = True
+        if self._relayed and text.startswith('{"type":"frame"'):
+            # a full frame (attach, resync): in seq order with the relay's deltas
+            await relay.deliver_full(self.lab_id, self, text)
+            return
+        await self._forward(text)
 
     async def lab_reply(self, event: dict) -> None:
         await self._forward(event["text"])

@@ -21,53 +21,80 @@ import logging
 import time
 
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer
 
 from courseware.lab.commands import Command
 from courseware.lab.pacing import wall_ms
 from courseware.lab.registry import LabRunner, frames_group, registry
+from courseware.rooms import relay
 from courseware.rooms.replay import Entry, point, rebuild
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_MS = 2000
+ROOM_FRAME_SHARE = 0.8
 
 
 class RoomRunner(LabRunner):
-    """The room's one authoritative simulation, in the process that owns it."""
+    """The room's one authoritative simulation, in the process that owns it.
+
+    It uses the lab runner's public hooks (``courseware.lab``): ``apply`` records every
+    command and saves it before the ``ack`` leaves, ``publish`` sends each frame once to the
+    room's frames group (whose members are one relay per process), ``handle`` answers the
+    room's own messages.
+    """
 
     def __init__(self, session, room_pk: int, entries: list[Entry]) -> None:
         super().__init__(registry, session)
         self.room_pk = room_pk
         self.entries = list(entries)
-        self._pending: list[tuple[int, Entry]] = []
         self.roles: dict[str, str] = {}
         self.meta: dict = {}
         self._checkpoint_ms = wall_ms()
-        apply = session.apply
-
-        def recording_apply(cmd: Command) -> dict:
-            at = point(session)
-            result = apply(cmd)  # raises on refusal: nothing recorded
-            entry = Entry(at[0], at[1], cmd.type, dict(cmd.args))
-            self._pending.append((len(self.entries), entry))
-            self.entries.append(entry)
-            return result
-
-        session.apply = recording_apply
+        self._checkpointing = False
+        self._checkpoint_task: asyncio.Task | None = None
+        # a room's frames are what hundreds of people watch: they may take most of the
+        # loop before they slow down; the engine slows first (its effective speed shows)
+        self.frame_share = ROOM_FRAME_SHARE
+        self._saved: asyncio.Task | None = None  # the last command's database write
+        self._replies: set[asyncio.Task] = set()
 
     # ---- the log in the database ------------------------------------------------------
 
-    async def _send(self, channel, message) -> None:
-        if self._pending:  # the ack says "applied": the command is saved by then
-            await self._flush()
-        await super()._send(channel, message)
+    async def apply(self, cmd: Command) -> dict:
+        """Apply and record; the database write runs behind (in order), so the next
+        command and the frame showing this one do not wait for it — its ``ack`` does."""
+        at = point(self.session)
+        result = self.session.apply(cmd)  # raises on refusal: nothing recorded
+        entry = Entry(at[0], at[1], cmd.type, dict(cmd.args))
+        index = len(self.entries)
+        self.entries.append(entry)
+        self._saved = self.loop.create_task(self._save(self._saved, index, entry))
+        return result
 
-    async def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+    async def _save(self, before: asyncio.Task | None, index: int, entry: Entry) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # the log is written in order
         try:
-            await _save_entries(self.room_pk, pending)
+            await _save_entries(self.room_pk, [(index, entry)])
         except Exception:
             log.exception("room %s: command log not saved", self.lab_id)
+
+    async def reply(self, channel: str | None, reply: dict) -> None:
+        """The ack says "applied and saved": it leaves once the log is written this far,
+        from a task of its own so the room's next message is not held up."""
+        saved = self._saved
+        if saved is None or saved.done():
+            await super().reply(channel, reply)
+            return
+
+        async def after_save() -> None:
+            await asyncio.wait([saved])
+            await super(RoomRunner, self).reply(channel, reply)
+
+        task = self.loop.create_task(after_save())
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
 
     async def checkpoint(self) -> None:
         self._checkpoint_ms = wall_ms()
@@ -76,33 +103,37 @@ class RoomRunner(LabRunner):
             await _save_checkpoint(self.room_pk, t_ms, steps)
         except Exception:  # noqa: BLE001 - the next checkpoint tries again
             log.warning("room %s: checkpoint not saved", self.lab_id)
+        finally:
+            self._checkpointing = False
 
     async def stop(self) -> None:
         if not self.stopped:
-            if self._pending:
-                await self._flush()
+            if self._saved is not None:
+                await asyncio.wait([self._saved])  # the whole log is written
             await self.checkpoint()
         await super().stop()
 
-    async def _frame(self, now: float) -> None:
-        """The lab's frame, published once to the room's frames group, whose members are
-        one relay per process (``courseware.rooms.relay``), not one channel per follower:
-        the encoded text is handed to every local follower's socket as it is."""
-        async with self._frame_lock:
-            if not self.session.dirty:
-                return
+    async def publish(self, message: dict) -> None:
+        """To this process's followers through its relay, and once to the room's frames
+        group for the other processes, whose members are one relay per process
+        (``courseware.rooms.relay``): each hands the same encoded frame to its followers."""
+        here = relay.local(self.lab_id)
+        if here is not None:
+            # this process's followers first, directly, and their sockets' cost counts as
+            # the frame's: an overloaded room slows its engine (its effective speed shows),
+            # not its frames (courseware.lab.registry, LabRunner._advance)
             t0 = time.thread_time()
-            text = self.session.delta_frame()
-            self.frame_cost_s += 0.2 * (time.thread_time() - t0 - self.frame_cost_s)
-            if text is not None:
-                self._note_frame(now)
-                try:
-                    await self.layer.group_send(frames_group(self.lab_id),
-                                                {"type": "lab.frame", "text": text})
-                except Exception:
-                    log.exception("room %s: frame not sent", self.lab_id)
-        if now - self._checkpoint_ms > CHECKPOINT_EVERY_MS:
-            await self.checkpoint()
+            await here.fan_out(message["text"])
+            self.frame_cost_s += 0.2 * (time.thread_time() - t0)
+            message = {**message, "skip": here.channel}
+        if here is None or not isinstance(self.layer, InMemoryChannelLayer):
+            try:  # the other processes' relays
+                await self.layer.group_send(frames_group(self.lab_id), message)
+            except Exception:
+                log.exception("room %s: frame not sent", self.lab_id)
+        if not self._checkpointing and wall_ms() - self._checkpoint_ms > CHECKPOINT_EVERY_MS:
+            self._checkpointing = True  # off the frame path: a database write
+            self._checkpoint_task = self.loop.create_task(self.checkpoint())
 
     # ---- room messages ------------------------------------------------------------------
 
@@ -112,7 +143,7 @@ class RoomRunner(LabRunner):
         if kind == "lab.attach":
             self.roles[reply_to] = message.get("role", "follower")
             await super().handle(message)
-            await self._send(reply_to, {"type": "lab.frame", "text": self._meta_text()})
+            await self.send(reply_to, {"type": "lab.frame", "text": self._meta_text()})
             await self._publish_meta()
         elif kind == "lab.detach":
             self.roles.pop(reply_to, None)
@@ -123,7 +154,7 @@ class RoomRunner(LabRunner):
             await self._publish_meta()
         elif kind == "room.forkpoint":
             t_ms, steps = point(self.session)
-            await self._send(reply_to, {
+            await self.send(reply_to, {
                 "type": "room.forkpoint", "t_ms": t_ms, "steps": steps,
                 "paused": self.session.paused, "speed": self.session.pacer.speed,
                 "entries": [e.as_dict() for e in self.entries], "ref": message.get("ref")})
@@ -191,8 +222,7 @@ async def ensure_room(room) -> RoomRunner | None:
                                           entries, until)
         runner = RoomRunner(session, room.pk, entries)
         await runner.start()
-        registry.labs[lab_id] = runner
-        registry._start_reaper()
+        registry.adopt(lab_id, runner)
         return runner
 
 
@@ -208,5 +238,4 @@ async def adopt_lab(lab_id: str, session) -> None:
         raise RuntimeError("your own lab is running in another server process")
     runner = LabRunner(registry, session)
     await runner.start()
-    registry.labs[lab_id] = runner
-    registry._start_reaper()
+    registry.adopt(lab_id, runner)

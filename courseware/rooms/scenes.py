@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from courseware.lab.commands import CommandError, _fault
+from courseware.lab.commands import CommandError, check_fault
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent / "content" / "demos"
 _TAGS = re.compile(r"<[^>]+>")
@@ -44,7 +44,7 @@ def clean_scene(raw: Any, where: str) -> dict:
     faults = []
     for i, fault in enumerate(raw.get("faults") or []):
         try:
-            faults.append(_fault(dict(fault), None))
+            faults.append(check_fault(fault))
         except (CommandError, TypeError, ValueError) as exc:
             raise SceneError(f"{where}: fault {i + 1}: {exc}") from None
     speed = raw.get("speed", 1.0)
@@ -90,7 +90,7 @@ def scenes_for_lesson(slug: str) -> dict:
         kind, attrs, inner = m.group(1), dict(_ATTR.findall(m.group(2))), m.group(3)
         if kind == "lab":
             notes = _notes(pending_text, inner)
-            scenes.append(clean_scene({"title": f"{lesson.title} · {attrs.get('preset')}",
+            scenes.append(clean_scene({"title": _preset_title(attrs.get("preset", "")),
                                        "preset": attrs.get("preset", ""), "notes": notes},
                                       f"lesson {slug}"))
             pending_text = ""
@@ -101,12 +101,53 @@ def scenes_for_lesson(slug: str) -> dict:
     return {"title": lesson.title, "scenes": scenes}
 
 
+def _preset_title(preset: str) -> str:
+    """A scene's title: its lab's own title (the room's title is the lesson's)."""
+    from producer_core import presets
+
+    try:
+        return str(presets.load(preset).get("title") or preset)
+    except KeyError:
+        return preset
+
+
+_EMPHASIS = re.compile(r"(\*\*|\*|__|`)(?=\S)(.+?)(?<=\S)\1")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
 def _notes(before: str, caption: str) -> str:
-    """Speaker notes: the lab's caption and the paragraph leading up to it."""
+    """Speaker notes: the lab's caption and the paragraph leading up to it, as plain text
+    (Markdown emphasis, code marks and links reduced to their words)."""
     paragraphs = [p.strip() for p in before.strip().split("\n\n") if p.strip()
                   and not p.lstrip().startswith("#")]
     lead = paragraphs[-1] if paragraphs else ""
-    return _TAGS.sub("", "\n\n".join(x for x in (caption.strip(), lead) if x))[:4000]
+    text = _TAGS.sub("", "\n\n".join(x for x in (caption.strip(), lead) if x))
+    return _EMPHASIS.sub(r"\2", _LINK.sub(r"\1", text))[:4000]
+
+
+def poll_menu(lesson_slug: str = "") -> list[dict]:
+    """Every question a presenter can poll, grouped: this lesson's checkpoints, the other
+    checkpoints, the auto-checked questions (answers computed by the engine) and the
+    interview questions."""
+    from courseware.course.models import Question
+
+    groups: dict[str, list[dict]] = {"This lesson's checkpoints": [], "Checkpoints": [],
+                                     "Auto-checked (the engine computes the answer)": [],
+                                     "Interview questions": []}
+    for q in Question.objects.select_related("lesson").order_by("lesson__order", "order",
+                                                                 "slug"):
+        if q.kind == Question.Kind.INTERVIEW:
+            group = "Interview questions"
+        elif q.kind == Question.Kind.COMPUTED:
+            group = "Auto-checked (the engine computes the answer)"
+        elif lesson_slug and q.lesson and q.lesson.slug == lesson_slug:
+            group = "This lesson's checkpoints"
+        else:
+            group = "Checkpoints"
+        label = q.title or _TAGS.sub("", q.prompt).strip()[:80] or q.slug
+        groups[group].append({"slug": q.slug, "label": label,
+                              "proves": bool(q.demo_preset)})
+    return [{"group": g, "questions": qs} for g, qs in groups.items() if qs]
 
 
 def poll_for(slug: str) -> dict:

@@ -110,6 +110,15 @@ def urls(room: Room, token: str | None = None) -> dict[str, str]:
     return out
 
 
+INSTRUCTORS = "instructors"
+
+
+def is_instructor(user) -> bool:
+    """Members of the Django group ``instructors`` open rooms."""
+    return bool(getattr(user, "is_authenticated", False)) and \
+        user.groups.filter(name=INSTRUCTORS).exists()
+
+
 def find_open_room(raw_code: str) -> Room:
     code = codes.normalise(raw_code)
     if not codes.looks_like_code(code):

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from courseware.rooms import services
-from courseware.rooms.scenes import SceneError
+from courseware.rooms.scenes import SceneError, poll_menu
 
 
 def _ensure_session(request: HttpRequest) -> None:
@@ -72,10 +72,11 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     if not services.is_presenter(room, token):
         return HttpResponseForbidden("This is the presenter's view: it needs the presenter "
                                      "link (with its token) printed when the room opened.")
-    from courseware.lab.views import _context as lab_context
+    from courseware.lab.views import lab_context
 
     context = {**lab_context(request, room.preset, "main"),
-               **_context(request, room, "present", token)}
+               **_context(request, room, "present", token),
+               "poll_menu": poll_menu(room.lesson_slug)}
     return render(request, "rooms/present.html", context)
 
 
@@ -92,17 +93,22 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def open_view(request: HttpRequest) -> HttpResponse:
-    """An instructor opens a room from a lab state (preset + config) or a lesson."""
-    if not request.user.groups.filter(name="instructors").exists():
+    """An instructor opens a room from a lab state (preset + config + seed) or a lesson."""
+    if not services.is_instructor(request.user):
         return HttpResponseForbidden("Only instructors (the `instructors` group) open rooms.")
     try:
         config = json.loads(request.POST.get("config") or "{}")
         if not isinstance(config, dict):
             raise ValueError("config is a JSON object")  # noqa: TRY004 - a 400, like bad JSON
+        seed = request.POST.get("seed") or None
+        if seed is not None:
+            if not seed.strip().lstrip("-").isdigit() or abs(int(seed)) >= 2**53:
+                raise ValueError(f"seed is a whole number, got {seed[:30]!r}")
+            seed = int(seed)
         room, token = services.open_room(preset=request.POST.get("preset") or None,
                                          config=config or None,
                                          lesson=request.POST.get("lesson") or None,
-                                         user=request.user)
+                                         seed=seed, user=request.user)
     except (SceneError, ValueError) as exc:
         return HttpResponse(f"Cannot open a room: {exc}", status=400, content_type="text/plain")
     return redirect(services.urls(room, token)["presenter_url"])

@@ -50,9 +50,12 @@
     var ans = $("poll-answer");
     if (VIEW === "follow" && !p.revealed && !answered[p.key]) {
       ans.innerHTML = p.choices ? p.choices.map(function (c, i) {
-        return '<button type="button" class="btn poll-choice" data-choice="' + i + '">' + esc(c) + "</button>";
+        return '<button type="button" class="btn poll-choice" data-choice="' + i + '">' + String.fromCharCode(65 + i) + ". " + esc(c) + "</button>";
       }).join("") : '<form class="poll-number"><input id="poll-num" inputmode="decimal" aria-label="Your answer"> <button class="btn primary">Answer</button></form>';
     } else ans.innerHTML = answered[p.key] ? "<p>Answer sent.</p>" : "";
+    // a follower sees the others' answers once they answered (or the answer is revealed)
+    var hist = $("poll-hist");
+    hist.hidden = VIEW === "follow" && !p.revealed && !answered[p.key];
     var keys = p.choices ? p.choices.slice() : Object.keys(p.counts).sort(function (a, b) { return Number(a) - Number(b); });
     var max = Math.max(1, Math.max.apply(null, keys.map(function (k) { return p.counts[k] || 0; })));
     $("poll-hist").innerHTML = keys.map(function (k, i) {
@@ -75,7 +78,10 @@
     } else if (t.id === "btn-next") nextScene(1);
     else if (t.id === "btn-prev") nextScene(-1);
     else if (t.classList.contains("scene-go")) goScene(Number(t.parentNode.dataset.index));
-    else if (t.id === "btn-poll") send({ type: "poll" }, report);
+    else if (t.id === "btn-poll") {
+      var pick = $("poll-question"), q = pick && pick.value;
+      send(q ? { type: "poll", question: q } : { type: "poll" }, report);
+    }
     else if (t.id === "btn-reveal") send({ type: "reveal" }, report);
     else if (t.id === "btn-prove") send({ type: "prove" }, report);
     else if (t.id === "btn-close-room") { if (confirm("Close this room? Its code stops working.")) send({ type: "close" }, report); }
@@ -85,7 +91,7 @@
     e.preventDefault(); var p = room.poll;
     send({ type: "answer", choice: $("poll-num").value }, function (r) { if (r.type === "ack" || r.code === "already_answered") { answered[p.key] = true; renderPoll(); } });
   });
-  function report(r) { if (r.type === "ack") toast(r.cmd + " ✓", "ok"); }
+  function report(r) { if (r.type === "ack") toast(r.cmd + " ✓", "ok"); }  // lab.js shows errors
   function goScene(i) { if (i >= 0 && i < scenes.length) send({ type: "scene", index: i }, report); }
   function nextScene(d) { var cur = room.scene ? room.scene.index : -1; goScene(cur + d); }
 

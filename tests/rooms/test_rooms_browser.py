@@ -21,6 +21,10 @@ WATCH_B2 = """() => new Promise(resolve => {
 })"""
 
 
+PARTITION_ROWS = """() => Array.from(document.querySelectorAll('#queues .qrow'))
+  .map(r => r.getBoundingClientRect().bottom)"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rooms-browser")
@@ -102,6 +106,74 @@ def test_presenter_projector_and_two_followers(server, browser, artifacts_dir):
             pg.screenshot(path=str(artifacts_dir / f"room-{name}.png"), full_page=False)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the phone view scrolls sideways ({width} px)"
+        # the projector shows every partition, on one screen, at 1080p and at 720p
+        for w, h in ((1920, 1080), (1280, 720)):
+            projector.set_viewport_size({"width": w, "height": h})
+            projector.wait_for_timeout(300)
+            projector.screenshot(path=str(artifacts_dir / f"room-projector-{h}p.png"))
+            rows = projector.evaluate(PARTITION_ROWS)
+            assert len(rows) == 6 and all(bottom <= h for bottom in rows), (w, h, rows)
+            assert projector.evaluate("document.documentElement.scrollHeight") <= h
+            assert projector.locator(".room-code").first.is_visible()
     finally:
         for c in contexts:
             c.close()
+
+
+def _make_instructor(tmp, name: str, password: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, _server_env
+
+    code = ("from django.contrib.auth.models import Group, User; "
+            f"u = User.objects.create_user({name!r}, password={password!r}); "
+            "u.groups.add(Group.objects.get(name='instructors'))")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", code], cwd=ROOT,
+                   env=_server_env(tmp / "db.sqlite3"), check=True, capture_output=True,
+                   timeout=120)
+
+
+def test_an_instructor_opens_a_room_from_the_lab_as_it_is_and_presents_a_lesson(
+        server, browser, artifacts_dir):
+    tmp, url = server
+    _make_instructor(tmp, "teacher", "pw-teach-123")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20000)
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.goto(url + "/lab/?preset=lesson-linger")
+        _live(pg, errors)
+        assert pg.locator('form[data-room-open="lab"]').count() == 0  # not signed in
+        pg.goto(url + "/accounts/login/?next=/lab/%3Fpreset%3Dlesson-linger")
+        pg.fill("#id_username", "teacher")
+        pg.fill("#id_password", "pw-teach-123")
+        pg.click(".auth-form button[type=submit]")
+        pg.wait_for_url("**/lab/?preset=lesson-linger")
+        _live(pg, errors)
+        field = pg.locator('#config-form [name="linger.ms"]')
+        field.fill("42")
+        field.press("Enter")
+        pg.wait_for_function("() => String(document.getElementById('lab').labDebug()"
+                             ".state.lab.overrides['linger.ms']) === '42'")
+        seed = pg.evaluate("document.getElementById('lab').labDebug().state.lab.seed")
+        pg.screenshot(path=str(artifacts_dir / "lab-open-a-room.png"))
+        pg.click('form[data-room-open="lab"] button')
+        pg.wait_for_url("**/present/?token=*")
+        _live(pg, errors)
+        lab = pg.evaluate("document.getElementById('lab').labDebug().state.lab")
+        assert (lab["preset"], lab["seed"]) == ("lesson-linger", seed)
+        assert str(lab["overrides"].get("linger.ms")) == "42"
+        assert pg.inner_text("#room-followers") == "0"
+        pg.screenshot(path=str(artifacts_dir / "room-opened-from-lab.png"))
+        # a lesson page: "Present this lesson" opens a room whose scenes are its labs
+        pg.goto(url + "/lessons/batching/")
+        pg.click("text=Present this lesson")
+        pg.wait_for_url("**/present/?token=*")
+        _live(pg, errors)
+        assert pg.locator("#scene-list li").count() == 2
+        assert pg.inner_text("#scene-notes").strip() not in ("", "(no notes)")
+    finally:
+        context.close()

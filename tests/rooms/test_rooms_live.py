@@ -196,3 +196,94 @@ async def _close(url, room):
         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert msg["type"] == "error" and msg["code"] in ("closed", "not_found"), msg
         ws.close()
+
+
+def test_a_follower_resyncs_by_sequence_number_after_a_drop(server):
+    room = open_room(server["tmp"])
+    run(_resync, server["url"], room)
+
+
+async def _resync(url, room):
+    import json
+
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    held = follower.seq
+    # the connection "drops" some deltas: read them without applying them
+    dropped = []
+    while len(dropped) < 5:
+        msg = json.loads(await asyncio.wait_for(follower.ws.recv(), 20))
+        if msg["type"] == "delta":
+            dropped.append(msg["seq"])
+    assert dropped[0] > held  # what it holds is now stale: the next delta is a gap
+    await follower.send({"type": "resync", "have": held})
+    full = await follower.until(lambda c, m: m.get("type") == "frame")
+    assert full["full"] is True and full["seq"] >= dropped[-1]
+    # and the stream goes on from there: the next deltas apply without a gap
+    await follower.until(lambda c, m: m.get("type") == "delta" and c.seq == full["seq"] + 2)
+    assert follower.state["now_ms"] >= full["state"]["now_ms"]
+    follower.close()
+
+
+def test_reveal_then_run_the_scene_that_proves_it(server):
+    room = open_room(server["tmp"])
+    run(_prove, server["url"], room)
+
+
+async def _prove(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    follower = await RoomClient.join(url, _ws(room["follow_url"]))
+    early = await presenter.reply({"type": "prove", "ref": "p0"})
+    assert early["type"] == "error" and early["code"] == "invalid"  # no poll yet
+    opened = await presenter.reply({"type": "poll", "question": "quiz-linger-closes",
+                                    "ref": "q"})
+    assert opened["result"]["poll"]["choices"] is None  # a number, computed by the engine
+    answer = await follower.reply({"type": "answer", "choice": "12", "ref": "a"})
+    assert answer["type"] == "ack"
+    shown = await presenter.reply({"type": "reveal", "ref": "r"})
+    assert shown["result"]["poll"]["demo_preset"] == "lesson-linger"
+    late = await follower.reply({"type": "answer", "choice": "13", "ref": "a2"})
+    assert late["type"] == "error"  # revealed: closed
+    assert (await presenter.reply({"type": "prove", "ref": "p"}))["type"] == "ack"
+    await follower.until(lambda c, m: c.state["lab"]["preset"] == "lesson-linger")
+    presenter.close()
+    follower.close()
+
+
+def test_an_expired_room_code_closes_the_socket(server):
+    import json
+    import time
+
+    from bench.live_bench import WSClient, new_session_cookie
+
+    room = open_room(server["tmp"], "--hours", "0.0003")  # about one second
+    time.sleep(1.5)
+
+    async def attempt():
+        port = int(server["url"].rsplit(":", 1)[1])
+        ws = await WSClient.connect("127.0.0.1", port, _ws(room["follow_url"]),
+                                    new_session_cookie(server["url"]))
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        ws.close()
+        return msg
+
+    msg = run(attempt)
+    assert msg["type"] == "error" and msg["code"] == "expired", msg
+
+
+def test_a_room_socket_from_another_origin_is_refused(server):
+    async def handshake(origin: str) -> bytes:
+        port = int(server["url"].rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        room = open_room(server["tmp"])
+        writer.write((f"GET /ws/room/{room['code']}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode())
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 10)
+        writer.close()
+        return status
+
+    assert b" 101 " not in run(handshake, "http://evil.example")
+    port = server["url"].rsplit(":", 1)[1]
+    assert b" 101 " in run(handshake, f"http://127.0.0.1:{port}")  # the same check passes

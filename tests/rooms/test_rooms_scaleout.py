@@ -74,3 +74,23 @@ async def _two(url_a, url_b, room):
     assert full["full"] is True and full["seq"] >= 1
     for c in (presenter, on_a, on_b, second):
         c.close()
+
+
+def test_followers_joining_while_the_room_starts_on_the_other_process(two_servers):
+    # an attach sent while the owning process is still building the room reaches no runner;
+    # the follower attaches again until its full frame comes
+    tmp, url_a, url_b = two_servers
+    room = open_room(tmp)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _together(url_a, url_b, room)).result(timeout=180)
+
+
+async def _together(url_a, url_b, room):
+    path = f"/ws/room/{room['code']}/"
+    clients = await asyncio.gather(*(RoomClient.join(url, path)
+                                     for url in (url_a, url_b, url_b, url_a)))
+    assert all(c.state is not None for c in clients)
+    owner = clients[0]
+    await owner.until(lambda c, m: c.room.get("followers") == 4)
+    for c in clients:
+        c.close()

@@ -74,3 +74,114 @@ def test_join_rate_limit_and_closed_codes(client, settings):
     assert client.get(f"/room/{room.code}/").status_code == 200
     services.close_room(room.pk)
     assert client.get(f"/room/{room.code}/").status_code == 410
+
+
+def _instructor(client, name="teacher"):
+    user = User.objects.create_user(name, password="pw-pw-pw-123")
+    user.groups.add(Group.objects.get(name="instructors"))
+    client.force_login(user)
+    return user
+
+
+def test_the_lab_page_offers_open_a_room_to_instructors_only(client):
+    assert "Open a room" not in client.get("/lab/").content.decode()  # anonymous
+    learner = User.objects.create_user("learner", password="pw-pw-pw-123")
+    client.force_login(learner)
+    assert "Open a room" not in client.get("/lab/").content.decode()
+    client.logout()
+    _instructor(client)
+    page = client.get("/lab/?preset=high-throughput").content.decode()
+    assert 'data-room-open="lab"' in page and 'action="/room/open/"' in page
+    assert 'name="preset" value="high-throughput"' in page
+
+
+def test_open_a_room_from_the_lab_state_keeps_preset_config_and_seed(client):
+    _instructor(client)
+    resp = client.post("/room/open/", {"preset": "high-throughput", "seed": "7",
+                                       "config": json.dumps({"linger.ms": 25})})
+    assert resp.status_code == 302
+    room = Room.objects.get()
+    assert (room.preset, room.seed) == ("high-throughput", 7)
+    assert room.commands.get().args == {"set": {"linger.ms": 25}}
+    assert resp["Location"].startswith(f"/room/{room.code}/present/?token=")
+    assert client.get(resp["Location"]).status_code == 200
+    bad = client.post("/room/open/", {"preset": "high-throughput", "seed": "soon"})
+    assert bad.status_code == 400 and "seed" in bad.content.decode()
+    assert Room.objects.count() == 1
+
+
+def test_present_this_lesson_from_the_lesson_page(client):
+    call_command("load_courseware")
+    assert "Present this lesson" not in client.get("/lessons/batching/").content.decode()
+    _instructor(client)
+    page = client.get("/lessons/batching/").content.decode()
+    assert "Present this lesson" in page and 'name="lesson" value="batching"' in page
+    resp = client.post("/room/open/", {"lesson": "batching"})
+    assert resp.status_code == 302
+    room = Room.objects.get()
+    assert room.lesson_slug == "batching" and len(room.scenes) == 2
+
+
+def test_polls_from_checkpoints_auto_checked_and_interview_questions():
+    from courseware.course.models import Question
+    from courseware.course.services.checking import check
+    from courseware.rooms.scenes import poll_for, poll_menu
+
+    call_command("load_courseware")
+    choice = poll_for("batching-light-load")
+    q = Question.objects.get(slug="batching-light-load")
+    assert choice["choices"] and choice["answer"] == choice["choices"][q.answer]
+    computed = poll_for("quiz-linger-closes")  # the engine computes this answer
+    q = Question.objects.get(slug="quiz-linger-closes")
+    assert computed["choices"] is None and check(q, computed["answer"]).correct
+    assert not check(q, str(float(computed["answer"]) + 1000)).correct  # it could fail
+    assert computed["demo_preset"] == "lesson-linger"  # the scene that proves it
+    interview = poll_for("interview-batching")
+    assert len(interview["choices"]) == 3 and interview["answer"]
+    menu = {g["group"]: [x["slug"] for x in g["questions"]] for g in poll_menu("batching")}
+    assert "batching-light-load" in menu["This lesson's checkpoints"]
+    assert "quiz-linger-closes" in menu["Auto-checked (the engine computes the answer)"]
+    assert "interview-batching" in menu["Interview questions"]
+    assert "batching-light-load" not in menu.get("Checkpoints", [])
+
+
+def test_an_expired_code_stops_working(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    room, _ = services.open_room()
+    assert client.get(f"/room/{room.code}/").status_code == 200
+    Room.objects.filter(pk=room.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    for path in ("", "projector/", "qr.svg"):
+        resp = client.get(f"/room/{room.code}/{path}")
+        assert resp.status_code == 410, path
+    assert "expired" in client.get(f"/room/{room.code}/").content.decode()
+    with pytest.raises(services.RoomError) as err:
+        services.find_open_room(room.code.lower())
+    assert err.value.code == "expired"
+
+
+def test_speaker_notes_are_in_the_presenter_page_only(client):
+    call_command("load_courseware")
+    room, token = services.open_room(lesson="batching")
+    notes = room.scenes[0]["notes"]
+    assert notes and "*" not in notes  # plain text, not Markdown
+    snippet = notes.split("\n")[0][:40]
+    present = client.get(f"/room/{room.code}/present/?token={token}").content.decode()
+    assert snippet in present and 'id="scene-notes"' in present
+    follow = client.get(f"/room/{room.code}/").content.decode()
+    projector = client.get(f"/room/{room.code}/projector/").content.decode()
+    assert snippet not in follow and snippet not in projector
+    assert client.get(f"/room/{room.code}/present/?token=nope").status_code == 403
+
+
+def test_open_room_command_refuses_bad_input():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="unknown preset"):
+        call_command("open_room", "--preset", "no-such")
+    with pytest.raises(CommandError, match="JSON object"):
+        call_command("open_room", "--config", "[1]")
+    with pytest.raises(CommandError, match="hours"):
+        call_command("open_room", "--hours", "0")
