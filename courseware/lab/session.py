@@ -73,6 +73,7 @@ class LabSession:
         self.fps = 0.0  # frames per second this lab really sends (set by its runner)
         self.sim = None
         self._unsubscribe = None
+        self.run = 0  # rises each time the simulation restarts at t = 0 (lab.run in frames)
         self._rebuild()
 
     # ---- building -------------------------------------------------------------------
@@ -105,6 +106,7 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.sim = sim
+        self.run += 1  # a new run: browsers drop what they drew of the previous one
         self.frames = FrameBuilder(sim)
         self._recent.clear()
         self._events_seen = 0
@@ -340,6 +342,7 @@ class LabSession:
         snap["lab"] = {
             "id": self.lab_id.rsplit(".", 1)[-1],
             "preset": self.preset_id,
+            "run": self.run,
             "title": self.scenario.get("title", self.preset_id),
             "summary": self.scenario.get("summary", ""),
             "seed": self.seed,

@@ -88,7 +88,7 @@
   function onMessage(msg) {
     if (msg.type === "frame") {
       state = msg.state; seq = msg.seq; resyncAsked = false; framesSeen++;
-      historyReset(state);
+      onRun(state, true);
       scheduleRender();
     } else if (msg.type === "delta") {
       if (state === null || msg.seq <= seq) return;
@@ -97,6 +97,7 @@
         return;
       }
       state = window.applyDelta(state, msg.op); seq = msg.seq; framesSeen++;
+      onRun(state, false);
       scheduleRender();
     } else if (msg.type === "ack" || msg.type === "error") {
       var cb = pending[msg.ref]; delete pending[msg.ref];
@@ -107,7 +108,11 @@
     root.dispatchEvent(new CustomEvent("lab:message", { detail: msg }));
   }
   root.labSend = send;
-  root.labDebug = function () { return { seq: seq, frames: framesSeen, state: state }; };
+  root.labDebug = function () {
+    var ri = METRICS.findIndex(function (m) { return m.inst; });
+    return { seq: seq, frames: framesSeen, state: state, run: hist.run, drawn: drawn,
+      rate: series && series[ri] ? { t: series.t.slice(), kafka: series[ri][0].slice(), now: series[ri][1].slice() } : null };
+  };
 
   // ---- render loop ---------------------------------------------------------------------
   var renderQueued = false, lastRendered = null;
@@ -159,7 +164,7 @@
     var seed = $("seed");
     if (seed && document.activeElement !== seed) seed.value = lab.seed;
     var pr = $("preset");
-    if (pr && document.activeElement !== pr && lab.preset) pr.value = lab.preset;
+    if (pr && document.activeElement !== pr && lab.preset && presetPending === null) pr.value = lab.preset;
     if (ws && ws.readyState === 1 && lab.fps !== undefined) setConn(fmtNum(lab.fps, 0) + " fps", "ok");
     var banner = $("banner");
     if (banner) {
@@ -416,11 +421,25 @@
   }
 
   // ---- timeline ------------------------------------------------------------------------
-  var hist = { batches: new Map(), seen: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {} };
+  var hist = { batches: new Map(), seen: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {}, run: null, lastNow: -1 };
   var tl = { follow: true, endMs: 0, windowMs: 200, auto: true };
+  // What the last drawTimeline() put on the canvas (tests read it through labDebug()).
+  var drawn = { batches: [], ticks: [], labels: [], start: 0, end: 0 };
   function historyReset(s) {
     hist.batches = new Map(); hist.seen = new Map(); hist.arrivals = []; hist.events = []; hist.lastArrival = -1; hist.lastEvent = -1;
-    hist.resetAt = s.now_ms; fillWorkloadSoon();
+    hist.resetAt = s.now_ms; hist.run = (s.lab || {}).run; hist.lastNow = s.now_ms;
+    tl.follow = true; tl.endMs = s.now_ms;
+    rateReset();
+    fillWorkloadSoon();
+  }
+  // A preset switch, reset or workload change restarts the run at t = 0 (lab.run rises):
+  // nothing drawn of the previous run may stay. A full frame of the same run (a resync)
+  // keeps the history; time going backwards means another run too (a restarted server).
+  function onRun(s, full) {
+    var run = (s.lab || {}).run;
+    if (hist.run === null || run !== hist.run || s.now_ms < hist.lastNow) historyReset(s);
+    else if (full) hist.resetAt = Math.min(hist.resetAt, s.now_ms);
+    hist.lastNow = s.now_ms;
   }
   function fillWorkloadSoon() { wlFilled = false; setTimeout(fillWorkload, 0); }
   function historyAdd(s) {
@@ -461,7 +480,8 @@
     var s = state, dpr = window.devicePixelRatio || 1;
     var maxH = MODE === "embed" ? 130 : 260, minLane = MODE === "embed" ? 16 : 18;
     var lanes = hist.lanes, laneH = Math.max(minLane, Math.min(30, Math.floor(maxH / Math.max(1, lanes.length))));
-    var top = 18, labelW = 92, axisH = 20;
+    // two rows for the cluster events' labels in the full lab, one in an embed
+    var top = MODE === "embed" ? 18 : 30, labelW = 92, axisH = 20;
     var cssW = canvas.clientWidth || 800, cssH = top + lanes.length * laneH + axisH;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
       canvas.width = Math.round(cssW * dpr); canvas.height = Math.round(cssH * dpr); canvas.style.height = cssH + "px";
@@ -478,10 +498,12 @@
       if (tl.follow) scroll.value = 1000;
       scroll.disabled = span <= win;
     }
-    var end = tl.endMs, start = end - win, plotW = cssW - labelW - 8;
+    // The window never starts before t = 0: early in a run it fills from the left.
+    var end = Math.max(tl.endMs, win), start = end - win, plotW = cssW - labelW - 8;
     var x = function (t) { return labelW + (t - start) / win * plotW; };
     ctx.font = "12px system-ui, sans-serif"; ctx.textBaseline = "middle";
     hitboxes = [];
+    drawn = { batches: [], ticks: [], labels: [], start: start, end: end, run: hist.run };
     // lanes
     lanes.forEach(function (l, i) {
       var y = top + i * laneH;
@@ -518,6 +540,8 @@
         ctx.textAlign = "left"; ctx.font = "11px system-ui, sans-serif"; ctx.fillText(label, x0 + 3, y + 8 + h1 / 2); ctx.font = "12px system-ui, sans-serif";
       }
       hitboxes.push({ x0: x0, x1: Math.max(x1, done !== null ? x(done) : x1), y0: y, y1: y + laneH, b: b });
+      drawn.batches.push({ key: key, id: b.id, topic: b.topic, partition: b.partition, created_ms: b.created_ms,
+        closed_ms: b.closed_ms, close_reason: b.close_reason || null, acked_ms: b.acked_ms });
       var ys = y + 8 + h1 + 2, h2 = Math.max(3, laneH - h1 - 12);
       if (b.sent_ms !== null && b.sent_ms !== undefined) {
         // waiting between close and send: a thin line
@@ -532,14 +556,17 @@
         ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 12px system-ui"; ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), x1 + 3, ys + h2 / 2); ctx.font = "12px system-ui, sans-serif";
       }
     });
-    // cluster events: vertical lines
-    hist.events.forEach(function (e) {
-      if (e.t < start || e.t > end) return;
+    // cluster events: a dashed line each, labels that never overlap
+    var evs = hist.events.filter(function (e) { return e.t >= start && e.t <= end; });
+    evs.forEach(function (e) {
       var ex = x(e.t);
       ctx.strokeStyle = C.purple; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
       ctx.beginPath(); ctx.moveTo(ex + 0.5, top - 2); ctx.lineTo(ex + 0.5, top + lanes.length * laneH); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left"; ctx.font = "bold 11px system-ui"; ctx.fillText(e.text || e.kind, ex + 3, 8); ctx.font = "12px system-ui, sans-serif";
     });
+    ctx.font = "bold 11px system-ui"; ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left";
+    drawn.labels = placeEventLabels(evs, x, top > 18 ? 2 : 1, labelW + plotW, function (t) { return ctx.measureText(t).width; });
+    drawn.labels.forEach(function (l) { ctx.fillText(l.text, l.x0, 8 + 12 * l.row); });
+    ctx.font = "12px system-ui, sans-serif";
     // "now" line
     if (s.now_ms >= start && s.now_ms <= end) {
       ctx.fillStyle = C.ink; ctx.fillRect(x(s.now_ms) - 1, top - 2, 2, lanes.length * laneH + 4);
@@ -548,16 +575,55 @@
     // axis
     var ay = top + lanes.length * laneH + 4;
     ctx.fillStyle = "#3b434c"; ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = "11px system-ui, sans-serif";
-    var stepMs = niceStep(win / 8);
-    for (var t = Math.ceil(start / stepMs) * stepMs; t <= end; t += stepMs) {
-      var tx = x(t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(fmtMs(t), tx, ay + 2);
-    }
+    var axis = axisTicks(start, end, plotW, function (t) { return ctx.measureText(t).width; });
+    axis.forEach(function (tk) {
+      var tx = x(tk.t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(tk.label, tx, ay + 2);
+    });
+    drawn.ticks = axis.map(function (tk) { return tk.label; });
     ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = tl.follow ? "#3b434c" : C.vermillion;
     ctx.fillText(fmtMs(win) + (tl.follow ? " · live" : " · past"), 4, 8);
   }
-  function niceStep(x) {
-    var p = Math.pow(10, Math.floor(Math.log10(Math.max(1, x))));
-    var m = x / p; return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  // Axis ticks: the smallest 1-2-5 step whose labels fit with room to spare, and a label
+  // precision that follows the step, so two ticks never read the same ("18.3 s" × 7).
+  function tickLabel(t, stepMs, end) {
+    if (end < 1000) return String(Math.round(t)) + " ms";
+    var d = stepMs >= 1000 ? 0 : stepMs >= 100 ? 1 : stepMs >= 10 ? 2 : 3;
+    return (t / 1000).toFixed(d) + " s";
+  }
+  function axisTicks(start, end, plotW, measure) {
+    var win = end - start, steps = [];
+    for (var p = 1; p <= 1e7; p *= 10) steps.push(p, 2 * p, 5 * p);
+    for (var i = 0; i < steps.length; i++) {
+      var st = steps[i];
+      if (win / st > 12) continue;
+      var widest = Math.max(measure(tickLabel(end, st, end)), measure(tickLabel(start, st, end)));
+      if (st / win * plotW < widest + 16) continue;
+      var out = [];
+      for (var t = Math.ceil(start / st) * st; t <= end; t += st) out.push({ t: t, label: tickLabel(t, st, end) });
+      return out;
+    }
+    return [];
+  }
+  // Labels of the cluster events, left to right on ``rows`` rows: an event whose label has
+  // no room is counted into the label before it ("+3 more") instead of drawn on top of it.
+  function placeEventLabels(evs, x, rows, right, measure) {
+    var free = [], placed = [], reserve = measure(" +99 more");
+    for (var r = 0; r < rows; r++) free.push(-Infinity);
+    evs.slice().sort(function (a, b) { return a.t - b.t; }).forEach(function (e) {
+      var x0 = x(e.t) + 3, text = e.text || e.kind, row = -1;
+      for (var k = 0; k < rows; k++) if (free[k] <= x0) { row = k; break; }
+      if (row < 0 && placed.length) {
+        var last = placed[placed.length - 1];
+        last.more++; last.text = last.base + " +" + last.more + " more";
+        last.x1 = last.x0 + measure(last.text);
+        return;
+      }
+      if (row < 0) row = 0;
+      var w = Math.min(measure(text), Math.max(40, right - x0));
+      placed.push({ x0: x0, x1: x0 + w, row: row, text: text, base: text, more: 0, t: e.t });
+      free[row] = x0 + w + reserve + 6;
+    });
+    return placed;
   }
   if (canvas) {
     canvas.addEventListener("mousemove", function (e) {
@@ -613,7 +679,9 @@
 
   // ---- metrics -------------------------------------------------------------------------
   var METRICS = [
-    { key: "record-send-rate", label: "record-send-rate", unit: "/s" },
+    { key: "record-send-rate", inst: true, label: "record-send-rate / records/s now", unit: "/s", wide: true,
+      hint: "record-send-rate is Kafka's windowed rate: two 30 s samples, so it reads low for the first 30 s of a producer " +
+        "and again after every config change (a new producer). The second line counts the records arriving now, across reconfigurations." },
     { key: "batch-size-avg", label: "batch-size-avg", fmt: fmtBytes },
     { key: "records-per-request-avg", label: "records-per-request-avg" },
     { key: "record-queue-time-avg", label: "record-queue-time-avg", fmt: fmtMs },
@@ -635,6 +703,7 @@
   function metricValues(m, s) {
     var mv = s.metrics || {}, app = s.app || {};
     if (m.keys) return m.keys.map(function (k) { return mv[k]; });
+    if (m.inst) return [mv[m.key], instantRate(s)];
     if (m.app) return [app[m.app], app[m.app2]];
     return [mv[m.key]];
   }
@@ -642,10 +711,11 @@
     var el = $("metrics"); if (!el) return;
     el.innerHTML = METRICS.map(function (m, i) {
       return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(m.hint || "") + '">' +
-        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div></div>';
+        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div>' +
+        (m.inst ? '<div class="mnote" id="warmup"></div>' : "") + "</div>";
     }).join("");
     plots = METRICS.map(function (m, i) {
-      var n = m.keys ? 3 : m.app ? 2 : 1, holder = $("spark-" + i);
+      var n = m.keys ? 3 : m.app || m.inst ? 2 : 1, holder = $("spark-" + i);
       var opts = {
         width: Math.max(120, holder.clientWidth || 150), height: 38, legend: { show: false }, cursor: { show: false },
         scales: { x: { time: false } }, axes: [{ show: false }, { show: false }],
@@ -663,8 +733,9 @@
       var f = m.fmt || function (v) { return fmtNum(v, m.digits) + (m.unit || ""); };
       if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ");
     });
+    renderWarmup(s);
     if (s.now_ms === lastMetricT) return;
-    if (s.now_ms < lastMetricT) { series.t = []; METRICS.forEach(function (m, i) { series[i] = series[i].map(function () { return []; }); }); }
+    if (s.now_ms < lastMetricT) rateReset();
     lastMetricT = s.now_ms;
     series.t.push(s.now_ms / 1000);
     METRICS.forEach(function (m, i) {
@@ -677,6 +748,45 @@
     if (nowWall - lastPlotDraw < 200) return; // sparklines at 5 Hz are plenty
     lastPlotDraw = nowWall;
     plots.forEach(function (p, i) { if (p) p.setData([series.t.slice()].concat(series[i].map(function (a) { return a.slice(); }))); });
+  }
+
+  // Records/s arriving now, from the frame's arrival buckets (records per millisecond and
+  // partition, the newest few hundred of the last 2 s). The one place that reads them, so a
+  // frame that carries other arrival aggregates changes only this. null: no arrivals section.
+  var instCache = { arr: null, rate: null };
+  function instantRate(s) {
+    var arr = (s.timeline || {}).arrivals;
+    if (!arr) return null;
+    if (arr === instCache.arr) return instCache.rate;
+    var rate = 0;
+    if (arr.length) {
+      // the frame keeps the newest buckets: when it is full, the oldest millisecond may be cut
+      var t0 = arr[0].t, full = arr.length >= 400, n = 0, from = full ? t0 + 1 : Math.max(0, s.now_ms - 2000);
+      arr.forEach(function (a) { if (a.t >= from) n += a.n || 0; });
+      var span = Math.max(1, s.now_ms - from + (full ? 0 : 1));
+      rate = 1000 * n / span;
+    }
+    instCache = { arr: arr, rate: rate };
+    return rate;
+  }
+  function rateReset() {
+    if (typeof series === "undefined" || !series) return;
+    series.t = []; lastMetricT = -1; genStart = {};
+    METRICS.forEach(function (m, i) { if (series[i]) series[i] = series[i].map(function () { return []; }); });
+  }
+  // When did the producer now running start? Each reconfiguration builds a new one
+  // (producer.generation), whose windowed rates start from nothing.
+  var genStart = {};
+  function renderWarmup(s) {
+    var el = $("warmup"); if (!el) return;
+    var gen = (s.producer || {}).generation || 1;
+    if (genStart[gen] === undefined) genStart[gen] = gen === 1 ? 0 : s.now_ms;
+    var age = s.now_ms - genStart[gen], warm = age < 30000;
+    el.classList.toggle("warming", warm);
+    el.textContent = warm
+      ? "Warming up: Kafka averages over two 30 s samples, and this producer " + (gen > 1 ? "(rebuilt by your config change) " : "") +
+        "is " + fmtMs(age) + " old — record-send-rate reads low until 30 s. The orange line is records/s now."
+      : "Kafka's windowed rate (two 30 s samples); the orange line is records/s now and carries on across config changes.";
   }
 
   // ---- run controls and keyboard -------------------------------------------------------
@@ -703,9 +813,17 @@
     } else if (a === "help") openHelp();
   });
   var pr = $("preset");
+  var presetPending = null;
   if (pr) pr.addEventListener("change", function () {
+    presetPending = pr.value;
     send({ type: "preset", id: pr.value }, function (r) {
-      if (r.type === "ack" && !root.dataset.room) { history.replaceState(null, "", "/lab/?preset=" + encodeURIComponent(pr.value)); root.dataset.ws = "/ws/lab/main/?preset=" + encodeURIComponent(pr.value); dirty = {}; }
+      presetPending = null;
+      // The address bar follows what the server acknowledged, not what the picker shows
+      // by then (a frame of the old preset may have reset it, or another pick followed).
+      if (r.type === "ack" && !root.dataset.room) {
+        var id = encodeURIComponent(r.result.preset);
+        history.replaceState(null, "", "/lab/?preset=" + id); root.dataset.ws = "/ws/lab/main/?preset=" + id; dirty = {};
+      }
     });
   });
   function openHelp() { var d = $("help"); if (d && d.showModal) { if (d.open) d.close(); else d.showModal(); } }
