@@ -128,6 +128,7 @@
     if (s.partitions !== prev.partitions || s.cluster !== prev.cluster) renderQueues(s);
     if (s.pool !== prev.pool || s.app !== prev.app) renderPool(s);
     if (s.inflight !== prev.inflight) renderSender(s);
+    if (s.lab !== prev.lab || s.producer !== prev.producer) renderCalls(s);
     if (s.cluster !== prev.cluster) renderCluster(s);
     if (s.config !== prev.config || s.notes !== prev.notes || s.lab !== prev.lab) renderConfig(s);
     historyAdd(s);
@@ -251,6 +252,25 @@
     el.innerHTML = rows.join("") || '<p class="empty">no brokers</p>';
   }
 
+  // ---- producer calls and interceptors ----------------------------------------------
+  function renderCalls(s) {
+    var lab = s.lab || {}, note = $("producer-notice"), closed = !!(s.producer || {}).closed;
+    if (note) note.textContent = lab.notice || (closed ? "The producer is closed: Reset for a new one." : "");
+    var bf = $("btn-flush"), bc = $("btn-close");
+    if (bf) bf.disabled = closed; if (bc) bc.disabled = closed;
+    var el = $("interceptors"); if (!el) return;
+    var ics = lab.interceptors || [];
+    el.hidden = !ics.length;
+    el.innerHTML = ics.map(function (i) {
+      return '<div class="icpt" data-interceptor="' + esc(i.name) + '"><b>' + esc(i.name) + "</b>" +
+        (i.on_send !== undefined ? '<span>on_send <b class="n-send">' + esc(fmtNum(i.on_send, 0)) + "</b></span>" : "") +
+        (i.on_acknowledgement !== undefined ? '<span>on_acknowledgement <b class="n-ack">' + esc(fmtNum(i.on_acknowledgement, 0)) + "</b>" +
+          (i.failed ? ' <small class="warn-text">(' + esc(fmtNum(i.failed, 0)) + " failed)</small>" : "") + "</span>" : "") +
+        (i.header ? "<span>adds header <code>" + esc(i.header) + "</code></span>" : "") +
+        (i.chain_errors ? '<span class="warn-text">' + esc(i.chain_errors) + " swallowed errors</span>" : "") + "</div>";
+    }).join("") + (ics.length ? '<p class="fine">on_send runs inside send() on the application\'s threads; on_acknowledgement on the Sender\'s thread, once per record — it trails by what is queued or in flight.</p>' : "");
+  }
+
   // ---- cluster -------------------------------------------------------------------------
   function renderCluster(s) {
     var cl = s.cluster || {}, el = $("brokers");
@@ -301,7 +321,25 @@
         if (tps.indexOf(v) >= 0) sel.value = v;
       }
     });
+    slowNote();
   }
+
+  // Where the slow-broker fault is applied: which partitions this broker follows, whose
+  // acks=all requests will wait for it too.
+  function slowNote() {
+    var el = $("slow-note"), form = $("fault-slow"); if (!el || !form || !state) return;
+    var b = +form.elements.broker.value, cl = state.cluster || {}, acks = String((state.config || {}).acks);
+    if (isNaN(b) || form.elements.broker.value === "") { el.textContent = ""; return; }
+    var leads = [], follows = [];
+    (cl.partitions || []).forEach(function (p) {
+      var name = p.topic + "-" + p.partition;
+      if (p.leader === b) leads.push(name); else if ((p.isr || []).indexOf(b) >= 0) follows.push(name);
+    });
+    var all = acks === "all" || acks === "-1";
+    el.textContent = "Broker " + b + " leads " + (leads.join(", ") || "nothing") + " and is an in-sync follower of " + (follows.join(", ") || "nothing") + ". " +
+      (all ? "With acks=all (now) requests to all of these wait for it." : "With acks=" + acks + " (now) only the partitions it leads slow down.");
+  }
+  document.addEventListener("change", function (e) { if (e.target.closest && e.target.closest("#fault-slow")) slowNote(); });
 
   // ---- config panel --------------------------------------------------------------------
   var dirty = {};
@@ -811,6 +849,12 @@
       if (seed && seed.value !== "") msg.seed = +seed.value;
       send(msg, function (r) { toast(r.type === "ack" ? "reset with seed " + r.result.seed : r.message, r.type === "ack" ? "ok" : "bad"); });
     } else if (a === "help") openHelp();
+    else if (a === "flush") send({ type: "flush" }, function (r) { if (r.type === "ack") toast("flush() called: " + r.result.flush.batches + " batch(es) to complete", "ok"); });
+    else if (a === "close") {
+      var ct = $("close-timeout"), msgc = { type: "close" };
+      if (ct && ct.value !== "") msgc.timeout_ms = +ct.value;
+      send(msgc, function (r) { if (r.type === "ack") toast("close(" + (msgc.timeout_ms === undefined ? "" : msgc.timeout_ms + " ms") + ") called", "ok"); });
+    }
   });
   var pr = $("preset");
   var presetPending = null;

@@ -150,3 +150,38 @@ def test_records_per_second_now_carries_on_across_a_reconfiguration(page, live_s
     assert sorted(after)[len(after) // 2] > 0.5 * target, (after, target)
     assert min(kafka_after) < 0.5 * target, kafka_after
     assert "rebuilt" in tile.inner_text()
+
+
+def test_flush_close_and_the_interceptor_counts_in_the_lab(page, live_server_url, artifacts_dir):
+    open_lab(page, live_server_url, "lesson-interceptors")
+    box = page.locator("#interceptors .icpt")
+    box.wait_for()
+    assert "CountingInterceptor" in box.inner_text() and "lab-seq" in box.inner_text()
+    page.wait_for_function(
+        "() => +document.querySelector('#interceptors .n-send').textContent.replace(/[^0-9]/g, '') > 100")
+    stats = debug(page, ".state.lab.interceptors[0]")
+    assert stats["on_acknowledgement"] <= stats["on_send"]
+    page.select_option("#tl-window", "10000")  # the flushed batches stay in view
+    page.click("#btn-flush")
+    page.wait_for_function(f"() => {DEBUG}.drawn.batches.some(b => b.close_reason === 'flush')")
+    page.wait_for_function("() => document.getElementById('producer-notice').textContent.includes('returned after')")
+    page.fill("#close-timeout", "300")
+    page.click("#btn-close")
+    page.wait_for_function(f"() => {DEBUG}.state.producer.closed === true")
+    page.wait_for_function("() => document.getElementById('btn-flush').disabled")
+    assert "close()" in page.inner_text("#producer-notice")
+    page.screenshot(path=str(artifacts_dir / "lab-flush-close.png"))
+
+
+def test_the_slow_broker_form_says_it_slows_acks_all_elsewhere(page, live_server_url):
+    open_lab(page, live_server_url, "kafka-defaults")
+    page.click(".tab[data-tab=faults]")
+    form = page.locator("#fault-slow")
+    assert "acks=all" in form.inner_text() and "follower" in form.inner_text()
+    page.select_option("#fault-slow select[name=broker]", "1")
+    note = page.locator("#slow-note")
+    page.wait_for_function("() => document.getElementById('slow-note').textContent.includes('Broker 1')")
+    cluster = debug(page, ".state.cluster.partitions")
+    follows = [f"{p['topic']}-{p['partition']}" for p in cluster if p["leader"] != 1 and 1 in p["isr"]]
+    assert follows and all(name in note.inner_text() for name in follows)
+    assert "acks=all (now)" in note.inner_text()
