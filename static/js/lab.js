@@ -519,8 +519,9 @@
     var maxH = MODE === "embed" ? 130 : 260, minLane = MODE === "embed" ? 16 : 18;
     var lanes = hist.lanes, laneH = Math.max(minLane, Math.min(30, Math.floor(maxH / Math.max(1, lanes.length))));
     // two rows for the cluster events' labels in the full lab, one in an embed
-    var top = MODE === "embed" ? 18 : 30, labelW = 92, axisH = 20;
-    var cssW = canvas.clientWidth || 800, cssH = top + lanes.length * laneH + axisH;
+    var cssW = canvas.clientWidth || 800;
+    var top = MODE === "embed" ? 18 : 30, labelW = cssW < 480 ? 72 : 92, axisH = 20;  // narrow: more room for time
+    var cssH = top + lanes.length * laneH + axisH;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
       canvas.width = Math.round(cssW * dpr); canvas.height = Math.round(cssH * dpr); canvas.style.height = cssH + "px";
     }
@@ -798,11 +799,14 @@
     if (arr === instCache.arr) return instCache.rate;
     var rate = 0;
     if (arr.length) {
-      // the frame keeps the newest buckets: when it is full, the oldest millisecond may be cut
-      var t0 = arr[0].t, full = arr.length >= 400, n = 0, from = full ? t0 + 1 : Math.max(0, s.now_ms - 2000);
+      // The buckets cover each partition from its oldest batch in the frame on (and only
+      // the newest few hundred): count from where every partition is covered.
+      var first = {}, from = 0, n = 0;
+      arr.forEach(function (a) { var k = a.topic + "-" + a.partition; if (first[k] === undefined) first[k] = a.t; });
+      Object.keys(first).forEach(function (k) { if (first[k] > from) from = first[k]; });
+      if (arr.length >= 400) from = Math.max(from, arr[0].t + 1);  // the oldest ms may be cut
       arr.forEach(function (a) { if (a.t >= from) n += a.n || 0; });
-      var span = Math.max(1, s.now_ms - from + (full ? 0 : 1));
-      rate = 1000 * n / span;
+      rate = 1000 * n / Math.max(1, s.now_ms - from + 1);
     }
     instCache = { arr: arr, rate: rate };
     return rate;
@@ -887,6 +891,25 @@
       document.querySelectorAll(".tabpanel").forEach(function (p) { p.hidden = p.dataset.panel !== tab.dataset.tab; });
     });
   });
+
+  // The jump bar (narrow screens): Config, Workload and Faults open their tab, then scroll.
+  document.querySelectorAll(".lab-jump a[data-tab]").forEach(function (a) {
+    a.addEventListener("click", function () {
+      var tab = document.querySelector('.tabs .tab[data-tab="' + a.dataset.tab + '"]');
+      if (tab) tab.click();
+    });
+  });
+
+  // An embed sizes its <iframe> to its content: the lesson page listens (embed-size.js).
+  if (MODE === "embed" && window.parent !== window && window.ResizeObserver) {
+    var lastH = 0;
+    new ResizeObserver(function () {
+      var h = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (Math.abs(h - lastH) < 2) return;
+      lastH = h;
+      window.parent.postMessage({ type: "lab-embed-height", height: h }, location.origin);
+    }).observe(document.body);
+  }
 
   // ---- toasts --------------------------------------------------------------------------
   function toast(text, cls, ms) {
