@@ -614,7 +614,9 @@
     // axis
     var ay = top + lanes.length * laneH + 4;
     ctx.fillStyle = "#3b434c"; ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = "11px system-ui, sans-serif";
-    var axis = axisTicks(start, end, plotW, function (t) { return ctx.measureText(t).width; });
+    var axis = axisTicks(start, end, plotW, function (t) { return ctx.measureText(t).width; }).filter(function (tk) {
+      return x(tk.t) + ctx.measureText(tk.label).width / 2 <= cssW - 1;  // no label cut at the edge
+    });
     axis.forEach(function (tk) {
       var tx = x(tk.t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(tk.label, tx, ay + 2);
     });

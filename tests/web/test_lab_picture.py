@@ -81,8 +81,10 @@ def test_a_reset_clears_the_timeline_too(page, live_server_url):
 
 def test_axis_labels_differ_and_the_window_starts_at_zero(page, live_server_url, artifacts_dir):
     open_lab(page, live_server_url, "kafka-defaults")
+    page.select_option("#tl-window", "60000")  # far longer than the run so far
+    page.wait_for_function(f"() => {DEBUG}.drawn.end - {DEBUG}.drawn.start === 60000")
     drawn = debug(page, ".drawn")
-    assert drawn["start"] >= 0
+    assert drawn["start"] >= 0 and drawn["end"] == 60000  # fills from t = 0, never below
     # past 10 s a 200 ms window used to print "18.3 s" on every tick
     page.select_option("#speed", "10.0")
     page.wait_for_function(f"() => {DEBUG}.state.now_ms > 12000", timeout=30000)
