@@ -96,6 +96,10 @@ class _PendingSend:
         self.returned = False
 
 
+# How often a background flush looks whether its batches completed (virtual ms).
+FLUSH_POLL_MS = 1
+
+
 class Producer:
     """A Kafka producer running inside a :class:`~producer_core.simulation.Simulation`.
 
@@ -347,15 +351,59 @@ class Producer:
             # Kafka closes the interceptors last, after every acknowledgement was heard.
             self.interceptors.close()
 
-    def close_in_background(self) -> None:
-        """Start a graceful close without driving time (the lab's reconfigure): the old
-        producer finishes its queued and in-flight batches in simulated time."""
+    def close_in_background(self, timeout_ms: int | None = None) -> None:
+        """Start a graceful close without driving time (the lab's reconfigure and its
+        close button): the producer finishes its queued and in-flight batches in simulated
+        time.  With ``timeout_ms``, what is unfinished that long after is aborted, as
+        Kafka's ``close(timeout)`` does when the wait runs out ("Producer is closed
+        forcefully."); ``0`` aborts at once."""
+        if timeout_ms is not None and (isinstance(timeout_ms, bool)
+                                       or not isinstance(timeout_ms, int) or timeout_ms < 0):
+            raise ValueError(f"The timeout cannot be negative or non-integer: {timeout_ms!r}")
         if self._closed:
             return
         self._closed = True
         self.pool.close()
         self._fail_blocked(errors.KafkaError("Producer closed while send in progress"))
         self.sender.initiate_close()
+        if timeout_ms is not None:
+            self.scheduler.call_later(timeout_ms, self._close_timed_out)
+
+    def _close_timed_out(self) -> None:
+        if self.sender.running or self.accumulator.incomplete:
+            self.sender.force_close(self.scheduler.now_ms)
+            self._release_after_abort()
+        if self.interceptors is not None:
+            self.interceptors.close()
+
+    def flush_in_background(self, on_done: Callable[[int], Any] | None = None) -> int:
+        """Kafka's ``flush()`` called from a thread that does not drive simulated time (the
+        lab's flush button): every batch incomplete now becomes sendable at once — the
+        accumulator closes them with reason "flush", without waiting for linger.ms — and
+        stays so until all of them completed; then ``on_done(elapsed_ms)`` is called.
+        Returns how many batches the flush waits for."""
+        start = self.scheduler.now_ms
+        targets = list(self.accumulator.incomplete.values())
+        self.accumulator.begin_flush()
+        self.sender.wakeup()
+        idx = [0]
+
+        def check() -> None:
+            i = idx[0]
+            while i < len(targets) and targets[i].is_done:
+                i += 1
+            idx[0] = i
+            if i < len(targets):
+                self.scheduler.call_later(FLUSH_POLL_MS, check)
+                return
+            self.accumulator.end_flush()
+            elapsed = self.scheduler.now_ms - start
+            self._metrics.flushed(elapsed)
+            if on_done is not None:
+                on_done(elapsed)
+
+        check()
+        return len(targets)
 
     @property
     def closed(self) -> bool:

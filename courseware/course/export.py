@@ -82,9 +82,20 @@ LIBRDKAFKA: dict[str, tuple[str | None, str]] = {
     "retry.backoff.ms": ("retry.backoff.ms", ""),
     "retry.backoff.max.ms": ("retry.backoff.max.ms", ""),
     "metadata.max.age.ms": ("metadata.max.age.ms", "librdkafka's default is 900000"),
-    "partitioner.ignore.keys": (None, "no equivalent"),
+    "partitioner.ignore.keys": (None, ("no equivalent: librdkafka's partitioners always hash "
+                                "a key when the record has one; send without a key instead")),
     "partitioner.adaptive.partitioning.enable": (None, "no equivalent"),
     "partitioner.availability.timeout.ms": (None, "no equivalent"),
+}
+
+# Kafka 4.x defaults another client does not share: the export writes them even when the
+# lab left them at Kafka's default, so the exported client behaves like the lab's producer.
+# client -> Kafka key -> the client's own default; pinned when the lab's value differs.
+# kafka-python defaults to idempotence on, so acks=1 alone (Kafka then turns idempotence
+# off silently) would make KafkaProducer refuse the export without enable_idempotence.
+PINNED_DEFAULTS: dict[str, dict[str, object]] = {
+    "confluent": {"enable.idempotence": False, "delivery.timeout.ms": 300000},
+    "kafka_python": {"linger.ms": 0, "enable.idempotence": True},
 }
 
 # kafka-python (3.x) KafkaProducer keyword arguments; None = not supported.
@@ -100,7 +111,7 @@ KAFKA_PYTHON: dict[str, tuple[str | None, str]] = {
     "compression.gzip.level": (None, "not configurable"),
     "compression.lz4.level": (None, "not configurable"),
     "compression.zstd.level": (None, "not configurable"),
-    "enable.idempotence": ("enable_idempotence", ""),
+    "enable.idempotence": ("enable_idempotence", "kafka-python's default is True, as Kafka's"),
     "retries": ("retries", ""),
     "delivery.timeout.ms": ("delivery_timeout_ms", ""),
     "request.timeout.ms": ("request_timeout_ms", ""),
@@ -212,6 +223,7 @@ def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
     if not bootstrap or any(c.isspace() for c in bootstrap):
         raise ExportError(f"bootstrap.servers {bootstrap!r} must be host:port[,host:port]")
     typed, notes = validate(props)
+    effective = ProducerConfig.from_dict(props).to_dict()
     defaults = ProducerConfig().to_dict()
     skipped = sorted(k for k in typed if k in ENGINE_SPECIFIC)
     omitted = sorted(k for k in typed if k not in ENGINE_SPECIFIC and typed[k] == defaults[k])
@@ -221,8 +233,18 @@ def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
                   properties=to_properties(ordered, bootstrap),
                   spring_yaml=to_spring_yaml(ordered, bootstrap),
                   java=to_java(ordered, bootstrap),
-                  confluent=to_confluent(ordered, bootstrap),
-                  kafka_python=to_kafka_python(ordered, bootstrap))
+                  confluent=to_confluent(_pinned(ordered, effective, "confluent"), bootstrap),
+                  kafka_python=to_kafka_python(_pinned(ordered, effective, "kafka_python"),
+                                               bootstrap))
+
+
+def _pinned(props: dict, effective: dict, client: str) -> dict:
+    """``props`` plus the Kafka defaults that ``client`` does not share (PINNED_DEFAULTS)."""
+    out = dict(props)
+    for key, theirs in PINNED_DEFAULTS[client].items():
+        if key not in out and effective[key] != theirs:
+            out[key] = effective[key]
+    return out
 
 
 def plain(v) -> str:
@@ -327,7 +349,7 @@ def confluent_dict(props: dict, bootstrap: str) -> tuple[dict, dict[str, str], l
             continue
         if k == "buffer.memory":
             v = -(-int(v) // 1024)
-        conf[target] = v
+        conf[target] = _librdkafka_value(k, v)
         if note:
             notes[target] = note
     return conf, notes, missing
@@ -357,9 +379,7 @@ def kafka_python_kwargs(props: dict, bootstrap: str) -> tuple[dict, dict[str, st
         if target is None:
             missing.append(f"{k}: {note}")
             continue
-        if k == "compression.type" and v == "none":
-            v = None
-        kw[target] = v
+        kw[target] = _kafka_python_value(k, v)
         if note:
             notes[target] = note
     return kw, notes, missing
@@ -376,6 +396,37 @@ def to_kafka_python(props: dict, bootstrap: str) -> str:
     for m in missing:
         lines += _comment(f"not set: {m}")
     return "\n".join(lines) + "\n"
+
+
+def _kafka_python_value(key: str, v):
+    """A value as kafka-python's KafkaProducer wants it: acks 0, 1 or "all" (never the
+    string "1", which it would put in a ProduceRequest as is), ints and booleans as such,
+    compression None for "none"."""
+    if key == "acks":
+        text = str(v).strip().lower()
+        return "all" if text in ("all", "-1") else int(text)
+    if key == "compression.type":
+        return None if str(v) == "none" else str(v)
+    return _typed(v)
+
+
+def _librdkafka_value(key: str, v):
+    """A value as librdkafka reads it: acks "all" or an int, ints and booleans as such."""
+    if key == "acks":
+        text = str(v).strip().lower()
+        return "all" if text in ("all", "-1") else int(text)
+    return _typed(v)
+
+
+def _typed(v):
+    """Booleans and whole numbers from their text (a query string's "false" is truthy)."""
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+        if low.lstrip("-").isdigit():
+            return int(low)
+    return v
 
 
 def _comment(text: str, indent: str = "", width: int = 60) -> list[str]:

@@ -30,7 +30,8 @@ def debug_grade(params: dict, progress) -> dict:
     if page is None:
         raise JobError(f"There is no debug scenario {params['slug']!r} any more.")
     progress(0.05, "replaying today's traffic with your fix")
-    grade = debugging.grade(page, list(params.get("causes") or []), str(params.get("fix", "")))
+    grade = debugging.grade(page, list(params.get("causes") or []), str(params.get("fix", "")),
+                            attempt=int(params.get("attempt") or 1))
     if grade.error:
         raise JobError(grade.error)
     out = dataclasses.asdict(grade)

@@ -104,6 +104,8 @@ class Answer(models.Model):
     text = models.TextField(blank=True)
     correct = models.BooleanField(null=True)
     revealed = models.BooleanField(default=False)
+    # Wrong tries so far: the first gets a hint, the second (or a request) the answer.
+    wrong_attempts = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LearnerQuerySet.as_manager()

@@ -17,7 +17,7 @@ from courseware.jobs.services import owner_of, submit, visible_job
 from . import export as export_mod
 from .forms import DebugAnswerForm, SignUpForm
 from .models import Answer, DebugSubmission, Lesson, Question
-from .services import checking, content, measure, progress, replay
+from .services import checking, content, debugging, measure, progress, replay
 from .services import render as rendering
 from .services.engine import FixError, parse_fix
 
@@ -79,10 +79,17 @@ def lesson_detail(request, slug: str):
 
 
 def _verdict_ctx(q: Question, ans: Answer | None) -> dict:
-    if ans is None or not ans.text or q.kind == Question.Kind.INTERVIEW:
+    if ans is None or q.kind == Question.Kind.INTERVIEW:
         return {"verdict": None, "error": ""}
+    if not ans.text:
+        if not ans.revealed:
+            return {"verdict": None, "error": ""}
+        # asked for the answer before trying one
+        shown = checking.check(q, "0") if q.kind == Question.Kind.CHOICE else None
+        expected = shown.expected if shown else checking._fmt(checking.expected_number(q))
+        return {"verdict": checking.Verdict(False, expected, "", reveal=True), "error": ""}
     try:
-        verdict = checking.check(q, ans.text)
+        verdict = checking.for_answer(q, ans)
     except checking.AnswerError as exc:
         return {"verdict": None, "error": str(exc)}
     return {"verdict": verdict, "error": ""}
@@ -107,8 +114,13 @@ def answer(request, slug: str):
     q = get_object_or_404(Question, slug=slug)
     if q.kind == Question.Kind.INTERVIEW:
         raise Http404("interview questions are answered on their own page")
-    ans, verdict, error = checking.submit(progress.learner(request), q, request.POST.get("answer", ""))
-    ctx = {"q": q, "answer": ans, "verdict": verdict, "error": error}
+    who = progress.learner(request)
+    if request.POST.get("action") == "reveal":
+        ans = checking.reveal(who, q)
+        ctx = {"q": q, "answer": ans, **_verdict_ctx(q, ans)}
+    else:
+        ans, verdict, error = checking.submit(who, q, request.POST.get("answer", ""))
+        ctx = {"q": q, "answer": ans, "verdict": verdict, "error": error}
     if request.htmx:
         # htmx swaps only 2xx responses; the error is shown inside the partial.
         return render(request, "course/_question.html", ctx)
@@ -204,6 +216,8 @@ def debug_detail(request, slug: str):
     choices = [(c["id"], c["text"]) for c in page.extra["causes"]]
     result, job = None, None
     form = DebugAnswerForm(cause_choices=choices)
+    if request.method == "POST" and request.POST.get("action") == "reveal":
+        return _render_debug(request, page, form, None, reveal=debugging.real_causes(page))
     if request.method == "POST":
         form = DebugAnswerForm(request.POST, cause_choices=choices)
         if form.is_valid():
@@ -229,8 +243,10 @@ def debug_detail(request, slug: str):
 
 def _debug_params(request, page, form) -> dict:
     who = progress.learner(request)
+    tried = DebugSubmission.objects.for_learner(who).filter(scenario=page.slug).count()
     params = {"slug": page.slug, "causes": form.cleaned_data["causes"],
-              "fix": form.cleaned_data["fix"], "submission": uuid.uuid4().hex}
+              "fix": form.cleaned_data["fix"], "submission": uuid.uuid4().hex,
+              "attempt": tried + 1}
     if "user" in who:
         params["user_id"] = who["user"].pk
     else:
@@ -238,12 +254,12 @@ def _debug_params(request, page, form) -> dict:
     return params
 
 
-def _render_debug(request, page, form, result, job=None):
+def _render_debug(request, page, form, result, job=None, reveal=None):
     who = progress.peek_learner(request)
     last = (DebugSubmission.objects.for_learner(who).filter(scenario=page.slug).first()
             if who else None)
     ctx = {"page": page, "segments": _segments(page.body, who), "form": form,
-           "result": result, "last": last,
+           "result": result, "last": last, "reveal": reveal,
            "job": job if job is not None and not job.finished else None}
     status = 422 if (request.method == "POST" and form.errors and not request.htmx) else 200
     return render(request, _partial(request, "course/debug.html", "answer"), ctx,

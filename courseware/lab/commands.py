@@ -19,6 +19,7 @@ MAX_MESSAGE_BYTES = 8192
 SPEEDS_MIN, SPEEDS_MAX = 0.001, 100.0
 MAX_SEED = 2**31 - 1
 MAX_STEP_COUNT = 1000
+MAX_CLOSE_TIMEOUT_MS = 600_000
 
 FAULT_OPS: dict[str, dict[str, tuple]] = {
     # op -> field -> (type, min, max); every listed field is required.
@@ -60,6 +61,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "config": ("set", "unset"),
     "workload": tuple(WORKLOAD_FIELDS),
     "fault": ("op", "broker", "extra_ms", "count", "error", "topic", "partition", "duration_ms"),
+    "flush": (),
+    "close": ("timeout_ms",),
 }
 
 
@@ -194,6 +197,14 @@ def _resync(args: dict, ref: Any) -> dict:
     return {"have": _check_number("have", have, (int, -1, 2**53), ref)}
 
 
+def _close(args: dict, ref: Any) -> dict:
+    """``close`` with an optional ``timeout_ms`` (absent: wait as long as it takes)."""
+    if args.get("timeout_ms") is None:
+        return {"timeout_ms": None}
+    return {"timeout_ms": _check_number("timeout_ms", args["timeout_ms"],
+                                        (int, 0, MAX_CLOSE_TIMEOUT_MS), ref)}
+
+
 def _preset(args: dict, ref: Any) -> dict:
     from producer_core import presets
 
@@ -289,4 +300,5 @@ _CHECKS = {
     "config": _config,
     "workload": _workload,
     "fault": _fault,
+    "close": _close,
 }

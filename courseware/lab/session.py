@@ -25,6 +25,7 @@ from courseware.lab.commands import Command, CommandError
 from courseware.lab.delta import diff
 from courseware.lab.frames import FrameBuilder
 from courseware.lab.pacing import Pacer, wall_ms
+from producer_core.interceptors import chain_stats
 
 DEFAULT_PRESET = "kafka-defaults"
 SPEED_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -76,6 +77,7 @@ class LabSession:
         self.fps = 0.0  # frames per second this lab really sends (set by its runner)
         self.sim = None
         self._unsubscribe = None
+        self.run = 0  # rises each time the simulation restarts at t = 0 (lab.run in frames)
         self._rebuild()
 
     # ---- building -------------------------------------------------------------------
@@ -108,9 +110,11 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.sim = sim
+        self.run += 1  # a new run: browsers drop what they drew of the previous one
         self.frames = FrameBuilder(sim)
         self._recent.clear()
         self._events_seen = 0
+        self.notice = None  # a flush/close notice belongs to the run it happened in
         self.pacer.anchor(sim.now_ms)
         self.dirty = True
 
@@ -344,6 +348,40 @@ class LabSession:
             raise _engine_error(exc, cmd.ref) from None
         return {"fault": fault}
 
+    def _cmd_flush(self, cmd: Command) -> dict:
+        """Kafka's ``flush()`` from another application thread: queued batches leave now
+        (close reason "flush"); the lab says when it would have returned."""
+        producer = self.sim.producer
+        if producer.closed:
+            raise CommandError("rejected", "the producer is closed: flush() after close() "
+                               "throws in Kafka. Reset the lab for a new producer.", cmd.ref)
+        started = self.now_ms
+
+        def returned(elapsed_ms: int) -> None:
+            self.notice = (f"flush() called at {started} ms returned after {elapsed_ms} ms: "
+                           f"every record sent before it was acknowledged or failed.")
+            self.dirty = True
+
+        self.notice = f"flush() called at {started} ms: waiting for every batch to complete…"
+        batches = producer.flush_in_background(on_done=returned)  # may return at once
+        return {"flush": {"batches": batches, "at_ms": started}}
+
+    def _cmd_close(self, cmd: Command) -> dict:
+        """Kafka's ``close(timeout)``: no more records; what is unfinished after the
+        timeout is aborted. The application's send() calls fail from now on."""
+        timeout = cmd.args.get("timeout_ms")
+        producer = self.sim.producer
+        if producer.closed:
+            raise CommandError("rejected", "the producer is already closed; Reset the lab "
+                               "for a new one.", cmd.ref)
+        producer.close_in_background(timeout)
+        wait = "as long as it takes" if timeout is None else f"up to {timeout} ms"
+        self.notice = (f"close() at {self.now_ms} ms: the producer sends what it holds, "
+                       f"waiting {wait}; the rest is aborted. send() now fails (\"Cannot "
+                       f"perform operation after producer has been closed\"): Reset for a new "
+                       f"producer.")
+        return {"close": {"timeout_ms": timeout, "at_ms": self.now_ms}}
+
     # ---- frames -------------------------------------------------------------------------
 
     def state(self, full: bool = False) -> dict:
@@ -359,6 +397,7 @@ class LabSession:
         snap["lab"] = {
             "id": self.lab_id.rsplit(".", 1)[-1],
             "preset": self.preset_id,
+            "run": self.run,
             "title": self.scenario.get("title", self.preset_id),
             "summary": self.scenario.get("summary", ""),
             "seed": self.seed,
@@ -372,6 +411,7 @@ class LabSession:
             "recent": list(self._recent)[-6:],
             "notice": self.notice,
             "workload": self._workload_summary(),
+            "interceptors": chain_stats(self.sim.producer.interceptors),
         }
         return snap
 

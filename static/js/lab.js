@@ -88,7 +88,7 @@
   function onMessage(msg) {
     if (msg.type === "frame") {
       state = msg.state; seq = msg.seq; resyncAsked = false; framesSeen++;
-      historyReset(state);
+      onRun(state, true);
       scheduleRender();
     } else if (msg.type === "delta") {
       if (state === null || msg.seq <= seq) return;
@@ -97,6 +97,7 @@
         return;
       }
       state = window.applyDelta(state, msg.op); seq = msg.seq; framesSeen++;
+      onRun(state, false);
       scheduleRender();
     } else if (msg.type === "ack" || msg.type === "error") {
       var cb = pending[msg.ref]; delete pending[msg.ref];
@@ -107,7 +108,11 @@
     root.dispatchEvent(new CustomEvent("lab:message", { detail: msg }));
   }
   root.labSend = send;
-  root.labDebug = function () { return { seq: seq, frames: framesSeen, state: state }; };
+  root.labDebug = function () {
+    var ri = METRICS.findIndex(function (m) { return m.inst; });
+    return { seq: seq, frames: framesSeen, state: state, run: hist.run, drawn: drawn,
+      rate: series && series[ri] ? { t: series.t.slice(), kafka: series[ri][0].slice(), now: series[ri][1].slice() } : null };
+  };
 
   // ---- render loop ---------------------------------------------------------------------
   var renderQueued = false, lastRendered = null;
@@ -123,6 +128,7 @@
     if (s.partitions !== prev.partitions || s.cluster !== prev.cluster) renderQueues(s);
     if (s.pool !== prev.pool || s.app !== prev.app) renderPool(s);
     if (s.inflight !== prev.inflight) renderSender(s);
+    if (s.lab !== prev.lab || s.producer !== prev.producer) renderCalls(s);
     if (s.cluster !== prev.cluster) renderCluster(s);
     if (s.config !== prev.config || s.notes !== prev.notes || s.lab !== prev.lab) renderConfig(s);
     historyAdd(s);
@@ -159,7 +165,7 @@
     var seed = $("seed");
     if (seed && document.activeElement !== seed) seed.value = lab.seed;
     var pr = $("preset");
-    if (pr && document.activeElement !== pr && lab.preset) pr.value = lab.preset;
+    if (pr && document.activeElement !== pr && lab.preset && presetPending === null) pr.value = lab.preset;
     if (ws && ws.readyState === 1 && lab.fps !== undefined) setConn(fmtNum(lab.fps, 0) + " fps", "ok");
     var banner = $("banner");
     if (banner) {
@@ -246,6 +252,25 @@
     el.innerHTML = rows.join("") || '<p class="empty">no brokers</p>';
   }
 
+  // ---- producer calls and interceptors ----------------------------------------------
+  function renderCalls(s) {
+    var lab = s.lab || {}, note = $("producer-notice"), closed = !!(s.producer || {}).closed;
+    if (note) note.textContent = lab.notice || (closed ? "The producer is closed: Reset for a new one." : "");
+    var bf = $("btn-flush"), bc = $("btn-close");
+    if (bf) bf.disabled = closed; if (bc) bc.disabled = closed;
+    var el = $("interceptors"); if (!el) return;
+    var ics = lab.interceptors || [];
+    el.hidden = !ics.length;
+    el.innerHTML = ics.map(function (i) {
+      return '<div class="icpt" data-interceptor="' + esc(i.name) + '"><b>' + esc(i.name) + "</b>" +
+        (i.on_send !== undefined ? '<span>on_send <b class="n-send">' + esc(fmtNum(i.on_send, 0)) + "</b></span>" : "") +
+        (i.on_acknowledgement !== undefined ? '<span>on_acknowledgement <b class="n-ack">' + esc(fmtNum(i.on_acknowledgement, 0)) + "</b>" +
+          (i.failed ? ' <small class="warn-text">(' + esc(fmtNum(i.failed, 0)) + " failed)</small>" : "") + "</span>" : "") +
+        (i.header ? "<span>adds header <code>" + esc(i.header) + "</code></span>" : "") +
+        (i.chain_errors ? '<span class="warn-text">' + esc(i.chain_errors) + " swallowed errors</span>" : "") + "</div>";
+    }).join("") + (ics.length ? '<p class="fine">on_send runs inside send() on the application\'s threads; on_acknowledgement on the Sender\'s thread, once per record — it trails by what is queued or in flight.</p>' : "");
+  }
+
   // ---- cluster -------------------------------------------------------------------------
   function renderCluster(s) {
     var cl = s.cluster || {}, el = $("brokers");
@@ -296,7 +321,25 @@
         if (tps.indexOf(v) >= 0) sel.value = v;
       }
     });
+    slowNote();
   }
+
+  // Where the slow-broker fault is applied: which partitions this broker follows, whose
+  // acks=all requests will wait for it too.
+  function slowNote() {
+    var el = $("slow-note"), form = $("fault-slow"); if (!el || !form || !state) return;
+    var b = +form.elements.broker.value, cl = state.cluster || {}, acks = String((state.config || {}).acks);
+    if (isNaN(b) || form.elements.broker.value === "") { el.textContent = ""; return; }
+    var leads = [], follows = [];
+    (cl.partitions || []).forEach(function (p) {
+      var name = p.topic + "-" + p.partition;
+      if (p.leader === b) leads.push(name); else if ((p.isr || []).indexOf(b) >= 0) follows.push(name);
+    });
+    var all = acks === "all" || acks === "-1";
+    el.textContent = "Broker " + b + " leads " + (leads.join(", ") || "nothing") + " and is an in-sync follower of " + (follows.join(", ") || "nothing") + ". " +
+      (all ? "With acks=all (now) requests to all of these wait for it." : "With acks=" + acks + " (now) only the partitions it leads slow down.");
+  }
+  document.addEventListener("change", function (e) { if (e.target.closest && e.target.closest("#fault-slow")) slowNote(); });
 
   // ---- config panel --------------------------------------------------------------------
   var dirty = {};
@@ -416,11 +459,25 @@
   }
 
   // ---- timeline ------------------------------------------------------------------------
-  var hist = { batches: new Map(), seen: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {} };
+  var hist = { batches: new Map(), seen: new Map(), arrivals: [], events: [], lanes: [], laneIndex: {}, run: null, lastNow: -1 };
   var tl = { follow: true, endMs: 0, windowMs: 200, auto: true };
+  // What the last drawTimeline() put on the canvas (tests read it through labDebug()).
+  var drawn = { batches: [], ticks: [], labels: [], start: 0, end: 0 };
   function historyReset(s) {
     hist.batches = new Map(); hist.seen = new Map(); hist.arrivals = []; hist.events = []; hist.lastArrival = -1; hist.lastEvent = -1;
-    hist.resetAt = s.now_ms; fillWorkloadSoon();
+    hist.resetAt = s.now_ms; hist.run = (s.lab || {}).run; hist.lastNow = s.now_ms;
+    tl.follow = true; tl.endMs = s.now_ms;
+    rateReset();
+    fillWorkloadSoon();
+  }
+  // A preset switch, reset or workload change restarts the run at t = 0 (lab.run rises):
+  // nothing drawn of the previous run may stay. A full frame of the same run (a resync)
+  // keeps the history; time going backwards means another run too (a restarted server).
+  function onRun(s, full) {
+    var run = (s.lab || {}).run;
+    if (hist.run === null || run !== hist.run || s.now_ms < hist.lastNow) historyReset(s);
+    else if (full) hist.resetAt = Math.min(hist.resetAt, s.now_ms);
+    hist.lastNow = s.now_ms;
   }
   function fillWorkloadSoon() { wlFilled = false; setTimeout(fillWorkload, 0); }
   function historyAdd(s) {
@@ -461,8 +518,10 @@
     var s = state, dpr = window.devicePixelRatio || 1;
     var maxH = MODE === "embed" ? 130 : 260, minLane = MODE === "embed" ? 16 : 18;
     var lanes = hist.lanes, laneH = Math.max(minLane, Math.min(30, Math.floor(maxH / Math.max(1, lanes.length))));
-    var top = 18, labelW = 92, axisH = 20;
-    var cssW = canvas.clientWidth || 800, cssH = top + lanes.length * laneH + axisH;
+    // two rows for the cluster events' labels in the full lab, one in an embed
+    var cssW = canvas.clientWidth || 800;
+    var top = MODE === "embed" ? 18 : 30, labelW = cssW < 480 ? 72 : 92, axisH = 20;  // narrow: more room for time
+    var cssH = top + lanes.length * laneH + axisH;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
       canvas.width = Math.round(cssW * dpr); canvas.height = Math.round(cssH * dpr); canvas.style.height = cssH + "px";
     }
@@ -478,10 +537,12 @@
       if (tl.follow) scroll.value = 1000;
       scroll.disabled = span <= win;
     }
-    var end = tl.endMs, start = end - win, plotW = cssW - labelW - 8;
+    // The window never starts before t = 0: early in a run it fills from the left.
+    var end = Math.max(tl.endMs, win), start = end - win, plotW = cssW - labelW - 8;
     var x = function (t) { return labelW + (t - start) / win * plotW; };
     ctx.font = "12px system-ui, sans-serif"; ctx.textBaseline = "middle";
     hitboxes = [];
+    drawn = { batches: [], ticks: [], labels: [], start: start, end: end, run: hist.run };
     // lanes
     lanes.forEach(function (l, i) {
       var y = top + i * laneH;
@@ -518,6 +579,8 @@
         ctx.textAlign = "left"; ctx.font = "11px system-ui, sans-serif"; ctx.fillText(label, x0 + 3, y + 8 + h1 / 2); ctx.font = "12px system-ui, sans-serif";
       }
       hitboxes.push({ x0: x0, x1: Math.max(x1, done !== null ? x(done) : x1), y0: y, y1: y + laneH, b: b });
+      drawn.batches.push({ key: key, id: b.id, topic: b.topic, partition: b.partition, created_ms: b.created_ms,
+        closed_ms: b.closed_ms, close_reason: b.close_reason || null, acked_ms: b.acked_ms });
       var ys = y + 8 + h1 + 2, h2 = Math.max(3, laneH - h1 - 12);
       if (b.sent_ms !== null && b.sent_ms !== undefined) {
         // waiting between close and send: a thin line
@@ -532,14 +595,17 @@
         ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 12px system-ui"; ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), x1 + 3, ys + h2 / 2); ctx.font = "12px system-ui, sans-serif";
       }
     });
-    // cluster events: vertical lines
-    hist.events.forEach(function (e) {
-      if (e.t < start || e.t > end) return;
+    // cluster events: a dashed line each, labels that never overlap
+    var evs = hist.events.filter(function (e) { return e.t >= start && e.t <= end; });
+    evs.forEach(function (e) {
       var ex = x(e.t);
       ctx.strokeStyle = C.purple; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
       ctx.beginPath(); ctx.moveTo(ex + 0.5, top - 2); ctx.lineTo(ex + 0.5, top + lanes.length * laneH); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left"; ctx.font = "bold 11px system-ui"; ctx.fillText(e.text || e.kind, ex + 3, 8); ctx.font = "12px system-ui, sans-serif";
     });
+    ctx.font = "bold 11px system-ui"; ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left";
+    drawn.labels = placeEventLabels(evs, x, top > 18 ? 2 : 1, labelW + plotW, function (t) { return ctx.measureText(t).width; });
+    drawn.labels.forEach(function (l) { ctx.fillText(l.text, l.x0, 8 + 12 * l.row); });
+    ctx.font = "12px system-ui, sans-serif";
     // "now" line
     if (s.now_ms >= start && s.now_ms <= end) {
       ctx.fillStyle = C.ink; ctx.fillRect(x(s.now_ms) - 1, top - 2, 2, lanes.length * laneH + 4);
@@ -548,16 +614,57 @@
     // axis
     var ay = top + lanes.length * laneH + 4;
     ctx.fillStyle = "#3b434c"; ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = "11px system-ui, sans-serif";
-    var stepMs = niceStep(win / 8);
-    for (var t = Math.ceil(start / stepMs) * stepMs; t <= end; t += stepMs) {
-      var tx = x(t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(fmtMs(t), tx, ay + 2);
-    }
+    var axis = axisTicks(start, end, plotW, function (t) { return ctx.measureText(t).width; }).filter(function (tk) {
+      return x(tk.t) + ctx.measureText(tk.label).width / 2 <= cssW - 1;  // no label cut at the edge
+    });
+    axis.forEach(function (tk) {
+      var tx = x(tk.t); ctx.fillRect(tx, ay - 3, 1, 4); ctx.fillText(tk.label, tx, ay + 2);
+    });
+    drawn.ticks = axis.map(function (tk) { return tk.label; });
     ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = tl.follow ? "#3b434c" : C.vermillion;
     ctx.fillText(fmtMs(win) + (tl.follow ? " · live" : " · past"), 4, 8);
   }
-  function niceStep(x) {
-    var p = Math.pow(10, Math.floor(Math.log10(Math.max(1, x))));
-    var m = x / p; return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  // Axis ticks: the smallest 1-2-5 step whose labels fit with room to spare, and a label
+  // precision that follows the step, so two ticks never read the same ("18.3 s" × 7).
+  function tickLabel(t, stepMs, end) {
+    if (end < 1000) return String(Math.round(t)) + " ms";
+    var d = stepMs >= 1000 ? 0 : stepMs >= 100 ? 1 : stepMs >= 10 ? 2 : 3;
+    return (t / 1000).toFixed(d) + " s";
+  }
+  function axisTicks(start, end, plotW, measure) {
+    var win = end - start, steps = [];
+    for (var p = 1; p <= 1e7; p *= 10) steps.push(p, 2 * p, 5 * p);
+    for (var i = 0; i < steps.length; i++) {
+      var st = steps[i];
+      if (win / st > 12) continue;
+      var widest = Math.max(measure(tickLabel(end, st, end)), measure(tickLabel(start, st, end)));
+      if (st / win * plotW < widest + 16) continue;
+      var out = [];
+      for (var t = Math.ceil(start / st) * st; t <= end; t += st) out.push({ t: t, label: tickLabel(t, st, end) });
+      return out;
+    }
+    return [];
+  }
+  // Labels of the cluster events, left to right on ``rows`` rows: an event whose label has
+  // no room is counted into the label before it ("+3 more") instead of drawn on top of it.
+  function placeEventLabels(evs, x, rows, right, measure) {
+    var free = [], placed = [], reserve = measure(" +99 more");
+    for (var r = 0; r < rows; r++) free.push(-Infinity);
+    evs.slice().sort(function (a, b) { return a.t - b.t; }).forEach(function (e) {
+      var x0 = x(e.t) + 3, text = e.text || e.kind, row = -1;
+      for (var k = 0; k < rows; k++) if (free[k] <= x0) { row = k; break; }
+      if (row < 0 && placed.length) {
+        var last = placed[placed.length - 1];
+        last.more++; last.text = last.base + " +" + last.more + " more";
+        last.x1 = last.x0 + measure(last.text);
+        return;
+      }
+      if (row < 0) row = 0;
+      var w = Math.min(measure(text), Math.max(40, right - x0));
+      placed.push({ x0: x0, x1: x0 + w, row: row, text: text, base: text, more: 0, t: e.t });
+      free[row] = x0 + w + reserve + 6;
+    });
+    return placed;
   }
   if (canvas) {
     canvas.addEventListener("mousemove", function (e) {
@@ -613,7 +720,9 @@
 
   // ---- metrics -------------------------------------------------------------------------
   var METRICS = [
-    { key: "record-send-rate", label: "record-send-rate", unit: "/s" },
+    { key: "record-send-rate", inst: true, label: "record-send-rate / records/s now", unit: "/s", wide: true,
+      hint: "record-send-rate is Kafka's windowed rate: two 30 s samples, so it reads low for the first 30 s of a producer " +
+        "and again after every config change (a new producer). The second line counts the records arriving now, across reconfigurations." },
     { key: "batch-size-avg", label: "batch-size-avg", fmt: fmtBytes },
     { key: "records-per-request-avg", label: "records-per-request-avg" },
     { key: "record-queue-time-avg", label: "record-queue-time-avg", fmt: fmtMs },
@@ -635,6 +744,7 @@
   function metricValues(m, s) {
     var mv = s.metrics || {}, app = s.app || {};
     if (m.keys) return m.keys.map(function (k) { return mv[k]; });
+    if (m.inst) return [mv[m.key], instantRate(s)];
     if (m.app) return [app[m.app], app[m.app2]];
     return [mv[m.key]];
   }
@@ -642,10 +752,11 @@
     var el = $("metrics"); if (!el) return;
     el.innerHTML = METRICS.map(function (m, i) {
       return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(m.hint || "") + '">' +
-        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div></div>';
+        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div>' +
+        (m.inst ? '<div class="mnote" id="warmup"></div>' : "") + "</div>";
     }).join("");
     plots = METRICS.map(function (m, i) {
-      var n = m.keys ? 3 : m.app ? 2 : 1, holder = $("spark-" + i);
+      var n = m.keys ? 3 : m.app || m.inst ? 2 : 1, holder = $("spark-" + i);
       var opts = {
         width: Math.max(120, holder.clientWidth || 150), height: 38, legend: { show: false }, cursor: { show: false },
         scales: { x: { time: false } }, axes: [{ show: false }, { show: false }],
@@ -663,8 +774,9 @@
       var f = m.fmt || function (v) { return fmtNum(v, m.digits) + (m.unit || ""); };
       if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ");
     });
+    renderWarmup(s);
     if (s.now_ms === lastMetricT) return;
-    if (s.now_ms < lastMetricT) { series.t = []; METRICS.forEach(function (m, i) { series[i] = series[i].map(function () { return []; }); }); }
+    if (s.now_ms < lastMetricT) rateReset();
     lastMetricT = s.now_ms;
     series.t.push(s.now_ms / 1000);
     METRICS.forEach(function (m, i) {
@@ -677,6 +789,48 @@
     if (nowWall - lastPlotDraw < 200) return; // sparklines at 5 Hz are plenty
     lastPlotDraw = nowWall;
     plots.forEach(function (p, i) { if (p) p.setData([series.t.slice()].concat(series[i].map(function (a) { return a.slice(); }))); });
+  }
+
+  // Records/s arriving now, from the frame's arrival buckets (records per millisecond and
+  // partition, the newest few hundred of the last 2 s). The one place that reads them, so a
+  // frame that carries other arrival aggregates changes only this. null: no arrivals section.
+  var instCache = { arr: null, rate: null };
+  function instantRate(s) {
+    var arr = (s.timeline || {}).arrivals;
+    if (!arr) return null;
+    if (arr === instCache.arr) return instCache.rate;
+    var rate = 0;
+    if (arr.length) {
+      // The buckets cover each partition from its oldest batch in the frame on (and only
+      // the newest few hundred): count from where every partition is covered.
+      var first = {}, from = 0, n = 0;
+      arr.forEach(function (a) { var k = a.topic + "-" + a.partition; if (first[k] === undefined) first[k] = a.t; });
+      Object.keys(first).forEach(function (k) { if (first[k] > from) from = first[k]; });
+      if (arr.length >= 400) from = Math.max(from, arr[0].t + 1);  // the oldest ms may be cut
+      arr.forEach(function (a) { if (a.t >= from) n += a.n || 0; });
+      rate = 1000 * n / Math.max(1, s.now_ms - from + 1);
+    }
+    instCache = { arr: arr, rate: rate };
+    return rate;
+  }
+  function rateReset() {
+    if (typeof series === "undefined" || !series) return;
+    series.t = []; lastMetricT = -1; genStart = {};
+    METRICS.forEach(function (m, i) { if (series[i]) series[i] = series[i].map(function () { return []; }); });
+  }
+  // When did the producer now running start? Each reconfiguration builds a new one
+  // (producer.generation), whose windowed rates start from nothing.
+  var genStart = {};
+  function renderWarmup(s) {
+    var el = $("warmup"); if (!el) return;
+    var gen = (s.producer || {}).generation || 1;
+    if (genStart[gen] === undefined) genStart[gen] = gen === 1 ? 0 : s.now_ms;
+    var age = s.now_ms - genStart[gen], warm = age < 30000;
+    el.classList.toggle("warming", warm);
+    el.textContent = warm
+      ? "Warming up: Kafka averages over two 30 s samples, and this producer " + (gen > 1 ? "(rebuilt by your config change) " : "") +
+        "is " + fmtMs(age) + " old — record-send-rate reads low until 30 s. The orange line is records/s now."
+      : "Kafka's windowed rate (two 30 s samples); the orange line is records/s now and carries on across config changes.";
   }
 
   // ---- run controls and keyboard -------------------------------------------------------
@@ -701,11 +855,25 @@
       if (seed && seed.value !== "") msg.seed = +seed.value;
       send(msg, function (r) { toast(r.type === "ack" ? "reset with seed " + r.result.seed : r.message, r.type === "ack" ? "ok" : "bad"); });
     } else if (a === "help") openHelp();
+    else if (a === "flush") send({ type: "flush" }, function (r) { if (r.type === "ack") toast("flush() called: " + r.result.flush.batches + " batch(es) to complete", "ok"); });
+    else if (a === "close") {
+      var ct = $("close-timeout"), msgc = { type: "close" };
+      if (ct && ct.value !== "") msgc.timeout_ms = +ct.value;
+      send(msgc, function (r) { if (r.type === "ack") toast("close(" + (msgc.timeout_ms === undefined ? "" : msgc.timeout_ms + " ms") + ") called", "ok"); });
+    }
   });
   var pr = $("preset");
+  var presetPending = null;
   if (pr) pr.addEventListener("change", function () {
+    presetPending = pr.value;
     send({ type: "preset", id: pr.value }, function (r) {
-      if (r.type === "ack" && !root.dataset.room) { history.replaceState(null, "", "/lab/?preset=" + encodeURIComponent(pr.value)); root.dataset.ws = "/ws/lab/main/?preset=" + encodeURIComponent(pr.value); dirty = {}; }
+      presetPending = null;
+      // The address bar follows what the server acknowledged, not what the picker shows
+      // by then (a frame of the old preset may have reset it, or another pick followed).
+      if (r.type === "ack" && !root.dataset.room) {
+        var id = encodeURIComponent(r.result.preset);
+        history.replaceState(null, "", "/lab/?preset=" + id); root.dataset.ws = "/ws/lab/main/?preset=" + id; dirty = {};
+      }
     });
   });
   function openHelp() { var d = $("help"); if (d && d.showModal) { if (d.open) d.close(); else d.showModal(); } }
@@ -725,6 +893,25 @@
       document.querySelectorAll(".tabpanel").forEach(function (p) { p.hidden = p.dataset.panel !== tab.dataset.tab; });
     });
   });
+
+  // The jump bar (narrow screens): Config, Workload and Faults open their tab, then scroll.
+  document.querySelectorAll(".lab-jump a[data-tab]").forEach(function (a) {
+    a.addEventListener("click", function () {
+      var tab = document.querySelector('.tabs .tab[data-tab="' + a.dataset.tab + '"]');
+      if (tab) tab.click();
+    });
+  });
+
+  // An embed sizes its <iframe> to its content: the lesson page listens (embed-size.js).
+  if (MODE === "embed" && window.parent !== window && window.ResizeObserver) {
+    var lastH = 0;
+    new ResizeObserver(function () {
+      var h = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (Math.abs(h - lastH) < 2) return;
+      lastH = h;
+      window.parent.postMessage({ type: "lab-embed-height", height: h }, location.origin);
+    }).observe(document.body);
+  }
 
   // ---- toasts --------------------------------------------------------------------------
   function toast(text, cls, ms) {

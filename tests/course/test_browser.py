@@ -76,7 +76,10 @@ def test_checkpoint_is_checked_in_place_with_htmx(page, live_server_url, artifac
     assert page.url == url_before  # swapped in place, no navigation
     assert "Not quite" in page.locator("#q-arch-thread .verdict").inner_text()
     page.locator("#q-arch-thread input[type=radio]").nth(1).check()
-    page.locator("#q-arch-thread button[type=submit]").click()
+    # a first wrong answer gets a hint, not the answer
+    assert "Hint:" in page.locator("#q-arch-thread .verdict").inner_text()
+    assert "Sender thread" not in page.locator("#q-arch-thread .verdict").inner_text()
+    page.locator("#q-arch-thread form:not(.reveal-form) button[type=submit]").click()
     page.wait_for_selector("#q-arch-thread.is-correct")
     page.locator("#q-arch-thread").screenshot(path=str(artifacts_dir / "course-checkpoint.png"))
 

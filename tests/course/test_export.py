@@ -165,3 +165,100 @@ def test_defaults_and_engine_classes_are_left_out():
     assert result.props == {"linger.ms": 20}
     assert "batch.size" in result.omitted and "key.serializer" in result.skipped
     assert result.properties.strip().splitlines()[-1] == "linger.ms=20"
+
+
+# ---- every exported config constructs a real client of its library --------------------
+
+EXPORT_CASES = [
+    {},
+    {"acks": "1"},
+    {"acks": "0", "retries": "0", "linger.ms": "0"},
+    {"acks": "all", "enable.idempotence": "true", "linger.ms": "50", "batch.size": "131072"},
+    {"acks": "1", "enable.idempotence": "false", "compression.type": "gzip",
+     "partitioner.ignore.keys": "true", "buffer.memory": "1000000"},
+    {"compression.type": "zstd", "compression.zstd.level": "7", "max.block.ms": "1000",
+     "delivery.timeout.ms": "60000", "request.timeout.ms": "20000", "linger.ms": "10"},
+    {"compression.type": "lz4", "max.in.flight.requests.per.connection": "1",
+     "retry.backoff.ms": "200", "metadata.max.age.ms": "60000", "client.id": "lab-7"},
+    PROPS,
+]
+
+
+def _call_kwargs(code: str, func: str) -> dict:
+    """The keyword arguments of ``func(...)`` in exported Python code, as Python values."""
+    import ast
+
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == func:
+            return {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    raise AssertionError(f"no {func}(...) call in:\n{code}")
+
+
+def _assigned_dict(code: str, name: str) -> dict:
+    import ast
+
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"no {name} = {{...}} in:\n{code}")
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nobody listens on: the clients construct without a broker."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("props", EXPORT_CASES)
+def test_the_kafka_python_export_constructs_a_kafka_producer(props, closed_port):
+    code = export.export_all(props, closed_port).kafka_python
+    kw = _call_kwargs(code, "KafkaProducer")
+    # api_version given: kafka-python then does not ask a broker for it while constructing
+    producer = KafkaProducer(**kw, api_version=(3, 7))
+    try:
+        cfg = producer.config
+        assert cfg["acks"] in (0, 1, -1), cfg["acks"]   # "1" would be sent as a string
+        for name, value in kw.items():
+            default = KafkaProducer.DEFAULT_CONFIG[name]
+            if default is not None and name != "acks":
+                assert isinstance(value, type(default)) or (
+                    isinstance(default, float) and isinstance(value, int)), (name, value)
+        want = ProducerConfig.from_dict(props)
+        assert cfg["linger_ms"] == want.get("linger.ms")      # Kafka 4.x's 5, not 0
+        assert cfg["enable_idempotence"] is want.get("enable.idempotence")
+        assert cfg["acks"] == {"all": -1, "-1": -1, "0": 0, "1": 1}[str(want.get("acks"))]
+    finally:
+        producer.close(timeout=0)
+
+
+@pytest.mark.parametrize("props", EXPORT_CASES)
+def test_the_confluent_export_constructs_a_producer(props, closed_port):
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    import logging
+
+    code = export.export_all(props, closed_port).confluent
+    conf = _assigned_dict(code, "conf")
+    for name, value in conf.items():
+        assert isinstance(value, (str, int, bool)), (name, value)
+        if isinstance(value, str):  # booleans and numbers as such, not their text
+            assert value.lower() not in ("true", "false") and not value.lstrip("-").isdigit(), name
+    quiet = logging.getLogger("test.confluent")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    producer = confluent_kafka.Producer({**conf, "logger": quiet})  # librdkafka checks every key
+    assert producer.flush(0) == 0
+    want = ProducerConfig.from_dict(props)
+    assert conf["enable.idempotence"] is want.get("enable.idempotence") \
+        if "enable.idempotence" in conf else want.get("enable.idempotence") is False
+    assert conf.get("message.timeout.ms") == want.get("delivery.timeout.ms")
+
+
+def test_a_setting_without_an_equivalent_is_said_in_the_export():
+    out = export.export_all({"partitioner.ignore.keys": "true"})
+    assert "# not set: partitioner.ignore.keys: no equivalent" in out.confluent
+    assert "partitioner.ignore.keys" not in _assigned_dict(out.confluent, "conf")
+    assert "# not set: partitioner.ignore.keys" in out.kafka_python

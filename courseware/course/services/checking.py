@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from ..models import Answer, Question
 from . import computed
 
+# A wrong answer gets a hint first; the answer shows after this many wrong tries (or when
+# the learner asks for it).
+REVEAL_AFTER = 2
+
 
 class AnswerError(ValueError):
     """The submitted answer could not be read (not a number, no option chosen...)."""
@@ -22,6 +26,26 @@ class Verdict:
     expected: str  # the correct answer as shown to the learner
     given: str
     message: str = ""
+    hint: str = ""  # what to try next, without the answer
+    reveal: bool = True  # show the answer and the explanation
+
+
+def hint(q: Question, given: str, raw: str) -> str:
+    """A nudge after a wrong answer that does not give the answer away."""
+    if q.kind == Question.Kind.CHOICE:
+        left = len(q.choices) - 1
+        return (f"It is not “{given}”. Think about what the question changes, then pick "
+                f"one of the {left} other options.")
+    want = expected_number(q)
+    try:
+        mine = float(raw.replace(",", "").replace("_", ""))
+    except ValueError:
+        return ""
+    way = "larger" if want > mine else "smaller"
+    close = abs(want - mine) <= 0.25 * max(abs(want), 1e-9)
+    around = " You are close." if close else ""
+    within = f" Within {q.tolerance:.0%} counts." if q.tolerance else ""
+    return f"The answer is {way} than {given}.{around}{within}"
 
 
 def expected_number(q: Question) -> float:
@@ -60,6 +84,18 @@ def check(q: Question, raw: str) -> Verdict:
     raise AnswerError("interview questions are self-checked, not graded")
 
 
+def for_answer(q: Question, ans: Answer) -> Verdict:
+    """The verdict on a saved answer as the learner sees it: after a first wrong try a
+    hint, the answer only after ``REVEAL_AFTER`` wrong tries or when they asked for it.
+    Raises AnswerError if the saved text is unreadable."""
+    verdict = check(q, ans.text)
+    if not verdict.correct:
+        verdict.reveal = ans.revealed or ans.wrong_attempts >= REVEAL_AFTER
+        if not verdict.reveal:
+            verdict.hint = hint(q, verdict.given, ans.text)
+    return verdict
+
+
 def submit(who: dict, q: Question, raw: str) -> tuple[Answer, Verdict | None, str]:
     """Save the answer, then check it. Returns (answer row, verdict or None, error text)."""
     ans = Answer.objects.for_learner(who).filter(question=q).first() or Answer(question=q, **who)
@@ -71,5 +107,15 @@ def submit(who: dict, q: Question, raw: str) -> tuple[Answer, Verdict | None, st
         ans.save()
         return ans, None, str(exc)
     ans.correct = verdict.correct
+    if not verdict.correct:
+        ans.wrong_attempts += 1
     ans.save()
-    return ans, verdict, ""
+    return ans, for_answer(q, ans), ""
+
+
+def reveal(who: dict, q: Question) -> Answer:
+    """The learner asks for the answer: it shows from now on."""
+    ans = Answer.objects.for_learner(who).filter(question=q).first() or Answer(question=q, **who)
+    ans.revealed = True
+    ans.save()
+    return ans

@@ -64,6 +64,12 @@ def batches(params: dict) -> float:
 def linger_closes(params: dict) -> float:
     """Records arrive one every ``interval_ms`` to one partition; how many batches close
     because linger.ms expired (rather than because they were full)?"""
+    return float(close_reasons(params).get("linger", 0))
+
+
+def close_reasons(params: dict) -> dict[str, int]:
+    """The ``linger_closes`` experiment's batches by close reason (what its explanation
+    may claim: linger, full, flush...)."""
     sim = _sim(params)
     st = attach(sim, 1)
     interval = int(params["interval_ms"])
@@ -71,7 +77,7 @@ def linger_closes(params: dict) -> float:
         sim.producer.send("t", value=v)
         sim.run_for(interval)
     sim.producer.flush()
-    return float(st.close_reasons.get("linger", 0))
+    return dict(st.close_reasons)
 
 
 def compression_rate(params: dict) -> float:

@@ -47,8 +47,24 @@ def _row(st: RunStats) -> dict:
             "errors": sum(st.errors.values()) + st.records_failed}
 
 
-def grade(page, causes: list[str], fix_text: str) -> Grade:
-    """Check the causes, replay with the fix, compare throughput with the healthy run."""
+# The causes a learner missed are named from this attempt on (before: a hint).
+NAME_MISSED_FROM = 2
+
+
+def real_causes(page) -> list[dict]:
+    """The scenario's real causes (main first), for a learner who asks to see them."""
+    order = {"required": 0, "contributing": 1}
+    return sorted(({"id": c["id"], "text": c["text"], "why": c.get("why", ""),
+                    "main": c.get("correct") == "required"}
+                   for c in page.extra["causes"] if c.get("correct") in order),
+                  key=lambda c: (not c["main"], c["id"]))
+
+
+def grade(page, causes: list[str], fix_text: str, attempt: int = 1) -> Grade:
+    """Check the causes, replay with the fix, compare throughput with the healthy run.
+
+    ``attempt`` counts this learner's tries at the scenario (1 = first): the contributing
+    causes they missed get a hint on a first try and are named from the second on."""
     spec = page.extra
     g = Grade()
     try:
@@ -88,9 +104,16 @@ def grade(page, causes: list[str], fix_text: str) -> Grade:
     for cid in sorted(chosen & contributing):
         g.feedback.append(f"Also changed, and it adds to the damage: {texts[cid]['text']}. "
                           f"{texts[cid].get('why', '')}")
-    for cid in sorted(contributing - chosen):
-        g.feedback.append(f"Also changed in the deploy, though not the main cause: "
-                          f"{texts[cid]['text']}.")
+    missed = sorted(contributing - chosen)
+    if missed and attempt < NAME_MISSED_FROM:
+        g.feedback.append(
+            f"Hint: {'something else' if len(missed) == 1 else f'{len(missed)} more things'} "
+            "changed in the same deploy and add to the damage. Compare the two configs line "
+            "by line; try again, or ask for the causes.")
+    else:
+        for cid in missed:
+            g.feedback.append(f"Also changed in the deploy, though not the main cause: "
+                              f"{texts[cid]['text']}.")
     for cid in sorted(chosen & wrong):
         g.feedback.append(f"Not a cause: {texts[cid]['text']} — {texts[cid].get('why', '')}")
     need = float(spec.get("recover_fraction", 0.8)) * healthy["throughput"]

@@ -32,6 +32,19 @@ class Result:
     description: str
     size: int
     rows: list[dict]
+    note: str = ""  # said when no codec beats sending the bytes as they are
+
+
+def saved(ratio: float) -> str:
+    """What a codec saved, as the table says it: never "-0%" and never a saving that is a
+    loss (random bytes come out a little larger than they went in)."""
+    if ratio > 1:
+        grown = (ratio - 1) * 100
+        return f"nothing: {grown:.1f}% larger" if grown >= 0.05 else "nothing: slightly larger"
+    cut = (1 - ratio) * 100
+    if cut == 0:
+        return "0%"
+    return f"{cut:.0f}%" if cut >= 1 else f"{max(cut, 0.1):.1f}%"
 
 
 def sample(kind: str, custom: str = "", seed: int = 7) -> tuple[bytes, str]:
@@ -68,7 +81,7 @@ def run(kind: str, custom: str = "") -> Result:
         speed = m.get("compress_mb_s") or 0
         is_codec = m["codec"] != "none"
         rows.append({"codec": m["codec"], "compressed": m["compressed_bytes"],
-                     "ratio": m["ratio"], "saved": f"{(1 - m['ratio']) * 100:.0f}%",
+                     "ratio": m["ratio"], "saved": saved(m["ratio"]),
                      "compress_mbps": speed if is_codec else None,
                      "decompress_mbps": (m.get("decompress_mb_s") or 0) if is_codec else None,
                      # Effect on latency: CPU time the appending thread spends per full batch.
@@ -77,6 +90,12 @@ def run(kind: str, custom: str = "") -> Result:
                      "wire_mbps": 10.0 * m["ratio"],
                      "best": False})
     codecs = [r for r in rows if r["codec"] != "none"]
-    if codecs:
-        min(codecs, key=lambda r: r["ratio"])["best"] = True
-    return Result(label, len(data), rows)
+    note = ""
+    best = min(codecs, key=lambda r: r["ratio"]) if codecs else None
+    if best is not None and best["ratio"] < 1:
+        best["best"] = True  # the best codec only when it beats no compression at all
+    elif best is not None:
+        note = ("On this data every codec makes the batch larger than no compression: each "
+                "one spends CPU to add its framing. Keep compression.type=none for data like "
+                "this (encrypted or already compressed).")
+    return Result(label, len(data), rows, note)
