@@ -115,7 +115,11 @@ class RecordAccumulator:
         """Add one record to its partition's last batch, or to a new batch.
 
         * ``partition < 0``: the built-in sticky partitioner picks (KIP-794): it stays on
-          one partition until about ``batch.size`` bytes went there, then switches.
+          one partition until about ``batch.size`` bytes went there, then switches.  A
+          switch is deferred while the partition's last batch is open (up to twice
+          ``batch.size``) and completes before the next append once every batch there is
+          full or sent (Kafka's ``partitionChanged``), so bursts switch on a batch
+          boundary and leave no fractional batches behind.
         * The last batch takes the record if it fits (the first record of a batch always
           fits); if not, that batch is closed for appends (reason ``full``).
         * A new batch needs memory: without ``buffer_size`` nothing is appended, None is
@@ -143,6 +147,16 @@ class RecordAccumulator:
                 cur = part.current
             else:
                 partition = cur.partition
+            if cur.produced_bytes >= part.sticky_batch_size:
+                dq = info.deques.get(partition)
+                if not dq or dq[-1].is_full():
+                    # Kafka's partitionChanged: a switch deferred while the partition's
+                    # last batch was open completes once every batch there is full (or
+                    # gone), before this record is appended or a batch is created.
+                    part.update_partition_info(cur, 0, metadata.partition_count(topic),
+                                               True, metadata.available_partitions(topic))
+                    cur = part.current
+                    partition = cur.partition
             self.last_partition = partition
         dq = info.deques.get(partition)
         if dq is None:
@@ -174,6 +188,11 @@ class RecordAccumulator:
             first_reason = last.close_reason is None
             if last.close_for_appends("full", now_ms) and first_reason:
                 self._publish_closed(last, "full")
+            if cur is not None and cur.produced_bytes >= part.sticky_batch_size:
+                # The record did not fit and a switch is due: it goes to the next sticky
+                # partition rather than opening a fractional batch here (partitionChanged).
+                return self.append(topic, -1, timestamp_ms, key, value, headers, now_ms,
+                                   metadata, buffer_size, future)
         if not buffer_size:
             self.needs_buffer = max(self.batch_size, self._upper_bound_fn(key, value, headers))
             self.batch_is_full = False

@@ -310,13 +310,15 @@ def test_sticky_partitioner_switches_after_batch_size_bytes():
         else:
             runs.append([p, 1])
     assert len(runs) >= 2
-    # Each record costs 108 bytes in its batch (+61 for a batch's header).  Kafka switches
-    # once batch.size bytes went to the partition *and* its last batch is full, or at
-    # 2 x batch.size regardless (BuiltInPartitioner.updatePartitionInfo): with a long
-    # linger the open batch is never full at the moment of the check, so a run is the
-    # 18 records that first reach 2048 bytes (61+108*8 + 61+108*9 + 108 >= 2048).
+    # Each record costs 108 bytes in its batch (+61 for a batch's header), so a batch
+    # holds 8 (61+108*8 = 925 <= 1024).  Kafka switches once batch.size bytes went to the
+    # partition *and* its last batch is full (BuiltInPartitioner.updatePartitionInfo),
+    # and completes a deferred switch before appending once every batch there is full
+    # (RecordAccumulator.partitionChanged): 925 bytes after the first batch is not enough,
+    # 925 + 925 after the second is, so the 17th record opens a batch elsewhere and a run
+    # is exactly two full batches — no straggler.
     for _, n in runs[:-1]:
-        assert n == 18, runs
+        assert n == 16, runs
     assert all(runs[i][0] != runs[i + 1][0] for i in range(len(runs) - 1))
 
 
