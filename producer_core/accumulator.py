@@ -453,8 +453,9 @@ class RecordAccumulator:
         topic's compression estimate to at least 1.0, re-pack the records into batches of
         ``batch.size`` and put them at the head of the queue.  Each record's future and
         callbacks move to its new batch; the new batches keep the original creation time
-        (so ``delivery.timeout.ms`` still counts from the first send) and take no
-        buffer-pool memory (as in Kafka, split batches live outside the pool)."""
+        (so ``delivery.timeout.ms`` still counts from the first send), start with no
+        attempts ("as if they are not even tried", Kafka's ``splitAndReenqueue``) and take
+        no buffer-pool memory (as in Kafka, split batches live outside the pool)."""
         actual = (big.compressed_bytes / big.uncompressed_bytes
                   if big.uncompressed_bytes else 1.0)
         self.estimator.set_estimation(big.topic, self.compression, max(1.0, actual))
@@ -472,8 +473,7 @@ class RecordAccumulator:
                 current.close_for_appends("full", now_ms)
             current = self._new_batch(big.tp, self.batch_size, big.created_ms, ratio=1.0)
             current.alloc_size = 0
-            current.split_from = big.id
-            current.attempts = big.attempts
+            current.split_from = big.id  # Kafka: split batches start untried (attempts 0)
             current.try_append(rec.timestamp_ms, rec.key, rec.value, rec.headers, arrivals[i],
                                fut)
             pieces.append(current)

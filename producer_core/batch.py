@@ -683,4 +683,4 @@ class ProducerBatch:
 
 
 def _is_timeout(error: BaseException) -> bool:
-    return type(error).__name__ in ("DeliveryTimeoutError", "KafkaTimeoutError")
+    return type(error).__name__ == "KafkaTimeoutError"
