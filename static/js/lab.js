@@ -228,7 +228,8 @@
       '<div><dt><span class="sw avail"></span>available</dt><dd>' + fmtBytes(p.available) + " of " + fmtBytes(total) + "</dd></div>" +
       '<div class="' + (waiting ? "alarm" : "") + '"><dt>threads waiting</dt><dd>' + fmtNum(waiting, 0) +
       (app.threads ? " of " + fmtNum(app.threads, 0) : "") + "</dd></div>" +
-      '<div><dt>time blocked</dt><dd>' + fmtMs(p.blocked_ms_total || 0) + "</dd></div>" +
+      '<div class="' + (waiting ? "alarm" : "") + '" title="summed over every thread, waits still going on included"><dt>time blocked</dt><dd>' + fmtMs(p.blocked_ms_total || 0) +
+      (waiting ? " <small>(longest now " + fmtMs(p.longest_wait_ms || 0) + ")</small>" : "") + "</dd></div>" +
       '<div class="' + (p.exhausted_total ? "alarm" : "") + '"><dt>BufferExhausted</dt><dd>' + fmtNum(p.exhausted_total || 0, 0) + "</dd></div>" +
       "</dl>";
   }
@@ -620,7 +621,7 @@
     { key: "request-latency-avg", label: "request-latency-avg", fmt: fmtMs },
     { key: "compression-rate-avg", label: "compression-rate-avg", digits: 3, hint: "compressed ÷ uncompressed: lower is better" },
     { keys: ["send-latency-p50", "send-latency-p95", "send-latency-p99"], label: "send latency p50 / p95 / p99", fmt: fmtMs, wide: true, hint: "send() → ack, per record (Kafka has no such metric)" },
-    { app: "send_block_ms_avg", app2: "send_block_ms_p99", label: "app: send() blocked avg / p99", fmt: fmtMs, wide: true, hint: "time the application thread waits in send() for buffer memory" },
+    { app: "send_block_ms_avg", app2: "send_block_ms_p99", label: "app: send() blocked avg / p99", fmt: fmtMs, wide: true, hint: "time the application thread waits in send() for buffer memory, over the sends that returned; threads still blocked are shown under the figures" },
     { key: "buffer-available-bytes", label: "buffer-available-bytes", fmt: fmtBytes },
     { key: "bufferpool-wait-ratio", label: "bufferpool-wait-ratio", digits: 3 },
     { key: "requests-in-flight", label: "requests-in-flight" },
@@ -630,6 +631,9 @@
     { key: "record-send-total", label: "record-send-total" },
     { key: "buffer-exhausted-total", label: "buffer-exhausted-total" }
   ];
+  // What each metric really computes (producer_core.metrics.METRIC_HELP), for the tiles.
+  var METRIC_HELP = {};
+  try { var mh = document.getElementById("metric-help"); if (mh) METRIC_HELP = JSON.parse(mh.textContent) || {}; } catch (e) { METRIC_HELP = {}; }
   var SERIES_COLORS = [C.blue, C.orange, C.vermillion];
   var series = { t: [] }, plots = [], metricsBuilt = false, lastMetricT = -1, lastPlotDraw = 0;
   function metricValues(m, s) {
@@ -641,7 +645,8 @@
   function buildMetrics() {
     var el = $("metrics"); if (!el) return;
     el.innerHTML = METRICS.map(function (m, i) {
-      return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(m.hint || "") + '">' +
+      var help = m.key && METRIC_HELP[m.key] ? METRIC_HELP[m.key] + (m.hint ? " — " + m.hint : "") : (m.hint || "");
+      return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(help) + '">' +
         '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div></div>';
     }).join("");
     plots = METRICS.map(function (m, i) {
@@ -661,7 +666,8 @@
     METRICS.forEach(function (m, i) {
       var vals = metricValues(m, s), el = $("mval-" + i);
       var f = m.fmt || function (v) { return fmtNum(v, m.digits) + (m.unit || ""); };
-      if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ");
+      if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ") +
+        (m.app && (s.pool || {}).waiters ? '<div class="mnow alarm">' + esc(fmtNum(s.pool.waiters, 0) + " blocked now, longest " + fmtMs(s.pool.longest_wait_ms || 0)) + "</div>" : "");
     });
     if (s.now_ms === lastMetricT) return;
     if (s.now_ms < lastMetricT) { series.t = []; METRICS.forEach(function (m, i) { series[i] = series[i].map(function () { return []; }); }); }
