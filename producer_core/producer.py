@@ -731,7 +731,7 @@ class Producer:
             self._return(ps, err)
             return
         # (The wait time itself is recorded by the pool, piece by piece as Kafka's
-        # BufferPool records it: pool.on_wait_time -> metrics.pool_waited.)
+        # BufferPool records it: pool.on_wait_time -> metrics.pool_waited_piece.)
         self._append(ps, size)
 
     def _return(self, ps: _PendingSend, error: BaseException | None) -> None:

@@ -209,7 +209,6 @@ def test_to_dict_round_trips():
 
 
 @pytest.mark.parametrize("bad, key", [
-    ({"batch.sise": 1}, "batch.sise"),
     ({"batch.size": -1}, "batch.size"),
     ({"linger.ms": -5}, "linger.ms"),
     ({"acks": "2"}, "acks"),
@@ -476,7 +475,7 @@ def test_message_too_large_splits_batch():
 
 
 def test_unknown_topic_times_out_naming_topic():
-    sim = sim_for({"max.block.ms": 300})
+    sim = sim_for({"max.block.ms": 300}, auto_create_topics=False)
     t0 = sim.now_ms
     f = sim.producer.send("nope", value=b"x")
     assert f.done()
