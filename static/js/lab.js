@@ -124,7 +124,7 @@
     if (s.pool !== prev.pool || s.app !== prev.app) renderPool(s);
     if (s.inflight !== prev.inflight) renderSender(s);
     if (s.cluster !== prev.cluster) renderCluster(s);
-    if (s.config !== prev.config || s.notes !== prev.notes || s.lab !== prev.lab) renderConfig(s);
+    if (s.config !== prev.config || s.notes !== prev.notes || s.warnings !== prev.warnings || s.lab !== prev.lab) renderConfig(s);
     historyAdd(s);
     drawTimeline();
     if ($("metrics") && (s.metrics !== prev.metrics || s.app !== prev.app)) renderMetrics(s);
@@ -315,7 +315,8 @@
       f.classList.toggle("is-changed", changed);
     });
     var notes = $("config-notes");
-    if (notes) notes.innerHTML = (s.notes || []).map(function (n) { return '<p class="note">' + esc(n) + "</p>"; }).join("");
+    if (notes) notes.innerHTML = (s.warnings || []).map(function (w) { return '<p class="warning" role="alert">⚠ ' + esc(w) + "</p>"; }).join("") +
+      (s.notes || []).map(function (n) { return '<p class="note">' + esc(n) + "</p>"; }).join("");
     var exp = $("export");
     if (exp) {
       var q = Object.keys(cfg).filter(function (k) { var v = cfg[k]; return v !== null && v !== "" && !(Array.isArray(v) && !v.length) && typeof v !== "object"; })
@@ -335,10 +336,14 @@
         var input = cfgForm.querySelector('[name="' + k + '"]');
         if (input && input.value.trim() !== "") set[k] = input.value.trim();
       });
+      var extraKey = $("cfg-extra-key"), extraVal = $("cfg-extra-value");
+      if (extraKey && extraKey.value.trim()) set[extraKey.value.trim()] = extraVal ? extraVal.value.trim() : "";
       if (!Object.keys(set).length) { status("config-status", "nothing changed", ""); return; }
       status("config-status", "applying…", "");
       send({ type: "config", set: set }, function (reply) {
-        if (reply.type === "ack") { dirty = {}; status("config-status", "applied " + Object.keys(set).join(", "), "ok"); }
+        var warned = reply.type === "ack" && reply.result && (reply.result.warnings || []).length;
+        if (warned) { dirty = {}; status("config-status", "applied — " + reply.result.warnings.join("; "), "warn"); }
+        else if (reply.type === "ack") { dirty = {}; status("config-status", "applied " + Object.keys(set).join(", "), "ok"); }
         else status("config-status", reply.message, "bad");
       });
     });
@@ -373,7 +378,8 @@
     var f = wlForm.elements, mode = f.keys_mode.value;
     var msg = { type: "workload", rate: +f.rate.value, value_bytes: +f.value_bytes.value, threads: +f.threads.value,
       keys: mode === "uniform" || mode === "zipf" ? mode + ":" + (+f.keys_n.value || 1) : mode,
-      data: f.data.value, pattern: f.pattern.value, topic: f.topic.value.trim(), partitions: +f.partitions.value };
+      data: f.data.value, pattern: f.pattern.value, topic: f.topic.value.trim() };
+    if (f.partitions.value.trim() !== "") msg.partitions = +f.partitions.value;
     status("workload-status", "applying…", "");
     send(msg, function (reply) {
       status("workload-status", reply.type === "ack" ? "applied: the lab restarted" : reply.message, reply.type === "ack" ? "ok" : "bad");
