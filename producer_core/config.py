@@ -373,8 +373,6 @@ def _check_class_spec(key: ConfigKey, spec: Any) -> None:
 def _import_plugins(given: dict[str, Any]) -> None:
     """``allow_import=True``: replace plugin names missing from the allow-list by the
     objects they import (in place), so the config holds objects and never imports again."""
-    from producer_core import plugins
-
     for name, kind in _PLUGIN_KIND.items():
         value = given.get(name)
         if value is None:

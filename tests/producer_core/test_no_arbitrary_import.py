@@ -32,9 +32,9 @@ def test_engine_class_still_resolves() -> None:
 
 # ---- the explicit allow-list (producer_core.plugins) ------------------------------------
 
-import subprocess  # noqa: E402  (the module whose import we must not cause is another)
+import subprocess
 
-from producer_core import plugins  # noqa: E402
+from producer_core import plugins
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -80,10 +80,10 @@ def test_partitioners_and_teaching_interceptors_by_name() -> None:
         "partitioner.class": "org.apache.kafka.clients.producer.RoundRobinPartitioner",
         "interceptor.classes": "counting,producer_core.interceptors.HeaderInterceptor",
         "value.serializer": "string"}, topics={"t": 3}, seed=1)
-    futs = [sim.producer.send("t", value="v%d" % i) for i in range(6)]
+    futs = [sim.producer.send("t", value=f"v{i}") for i in range(6)]
     sim.producer.flush()
     assert [f.result().partition for f in futs] == [0, 1, 2, 0, 1, 2]
-    counting, header = sim.producer.interceptors.interceptors
+    counting, _header = sim.producer.interceptors.interceptors
     assert counting.counts() == {"on_send": 6, "acknowledged": 6, "errors": 0}
     from tests.producer_core.conftest import stored_records
 

@@ -9,6 +9,7 @@ The accumulator is driven directly with explicit times, as Kafka's tests drive t
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from producer_core import Simulation
@@ -175,7 +176,7 @@ def test_a_burst_switches_on_a_batch_boundary():
     sim.producer.flush()
     parts = [f.result().partition for f in futs]
     runs, n = [], 1
-    for a, b in zip(parts, parts[1:]):
+    for a, b in itertools.pairwise(parts):
         if a == b:
             n += 1
         else:
