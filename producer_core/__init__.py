@@ -16,7 +16,8 @@ Paste this and run it::
     print(len(sim.cluster.log("orders", 0)), "batches stored in orders-0")
 
 The public API (DESIGN §4) in one breath: ``ProducerConfig.from_dict`` validates Kafka
-property names; ``Simulation(config, brokers, topics, replication_factor, seed)`` builds a
+property names (unknown keys are accepted and named in ``cfg.unknown_keys`` as Kafka
+accepts them; ``suggest_key("linger.msec")`` says ``linger.ms``); ``Simulation(config, brokers, topics, replication_factor, seed)`` builds a
 seeded world; ``sim.producer.send(...)`` returns a future (``done()``, ``result()``,
 ``exception()``, ``add_callback``); ``sim.run_for(ms)`` / ``run_until(t)`` / ``step()``
 move virtual time; ``flush()`` and ``close()`` drive it while they block;
@@ -31,9 +32,10 @@ reconfiguration (``sim.reconfigure``).  What is simplified is said in each modul
 docstring (no transactions, no real sockets).
 """
 
-from producer_core.config import ProducerConfig
+from producer_core.config import ProducerConfig, suggest_key, unknown_key_warning
 from producer_core.producer import Producer
 from producer_core.simulation import Simulation
 from producer_core.types import ProducerRecord, RecordMetadata
 
-__all__ = ["Producer", "ProducerConfig", "ProducerRecord", "RecordMetadata", "Simulation"]
+__all__ = ["Producer", "ProducerConfig", "ProducerRecord", "RecordMetadata", "Simulation",
+           "suggest_key", "unknown_key_warning"]

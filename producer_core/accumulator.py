@@ -115,7 +115,11 @@ class RecordAccumulator:
         """Add one record to its partition's last batch, or to a new batch.
 
         * ``partition < 0``: the built-in sticky partitioner picks (KIP-794): it stays on
-          one partition until about ``batch.size`` bytes went there, then switches.
+          one partition until about ``batch.size`` bytes went there, then switches.  A
+          switch is deferred while the partition's last batch is open (up to twice
+          ``batch.size``) and completes before the next append once every batch there is
+          full or sent (Kafka's ``partitionChanged``), so bursts switch on a batch
+          boundary and leave no fractional batches behind.
         * The last batch takes the record if it fits (the first record of a batch always
           fits); if not, that batch is closed for appends (reason ``full``).
         * A new batch needs memory: without ``buffer_size`` nothing is appended, None is
@@ -143,6 +147,16 @@ class RecordAccumulator:
                 cur = part.current
             else:
                 partition = cur.partition
+            if cur.produced_bytes >= part.sticky_batch_size:
+                dq = info.deques.get(partition)
+                if not dq or dq[-1].is_full():
+                    # Kafka's partitionChanged: a switch deferred while the partition's
+                    # last batch was open completes once every batch there is full (or
+                    # gone), before this record is appended or a batch is created.
+                    part.update_partition_info(cur, 0, metadata.partition_count(topic),
+                                               True, metadata.available_partitions(topic))
+                    cur = part.current
+                    partition = cur.partition
             self.last_partition = partition
         dq = info.deques.get(partition)
         if dq is None:
@@ -174,6 +188,11 @@ class RecordAccumulator:
             first_reason = last.close_reason is None
             if last.close_for_appends("full", now_ms) and first_reason:
                 self._publish_closed(last, "full")
+            if cur is not None and cur.produced_bytes >= part.sticky_batch_size:
+                # The record did not fit and a switch is due: it goes to the next sticky
+                # partition rather than opening a fractional batch here (partitionChanged).
+                return self.append(topic, -1, timestamp_ms, key, value, headers, now_ms,
+                                   metadata, buffer_size, future)
         if not buffer_size:
             self.needs_buffer = max(self.batch_size, self._upper_bound_fn(key, value, headers))
             self.batch_is_full = False
@@ -434,8 +453,9 @@ class RecordAccumulator:
         topic's compression estimate to at least 1.0, re-pack the records into batches of
         ``batch.size`` and put them at the head of the queue.  Each record's future and
         callbacks move to its new batch; the new batches keep the original creation time
-        (so ``delivery.timeout.ms`` still counts from the first send) and take no
-        buffer-pool memory (as in Kafka, split batches live outside the pool)."""
+        (so ``delivery.timeout.ms`` still counts from the first send), start with no
+        attempts ("as if they are not even tried", Kafka's ``splitAndReenqueue``) and take
+        no buffer-pool memory (as in Kafka, split batches live outside the pool)."""
         actual = (big.compressed_bytes / big.uncompressed_bytes
                   if big.uncompressed_bytes else 1.0)
         self.estimator.set_estimation(big.topic, self.compression, max(1.0, actual))
@@ -453,8 +473,7 @@ class RecordAccumulator:
                 current.close_for_appends("full", now_ms)
             current = self._new_batch(big.tp, self.batch_size, big.created_ms, ratio=1.0)
             current.alloc_size = 0
-            current.split_from = big.id
-            current.attempts = big.attempts
+            current.split_from = big.id  # Kafka: split batches start untried (attempts 0)
             current.try_append(rec.timestamp_ms, rec.key, rec.value, rec.headers, arrivals[i],
                                fut)
             pieces.append(current)

@@ -29,6 +29,7 @@ from producer_core.records import (
     _TABLE_SIZE,
     _ZZ,
     RECORD_BATCH_OVERHEAD,
+    estimate_batch_size_upper_bound,
     record_size_in_bytes,
     size_of_varint,
 )
@@ -508,8 +509,19 @@ class ProducerBatch:
             self.estimate = RECORD_BATCH_OVERHEAD + int(unc * self.ratio * ESTIMATION_FACTOR)
         else:
             self.estimate = RECORD_BATCH_OVERHEAD + unc
-        if appended > self.max_record_size:  # noqa: PLR1730 (hot path: no call)
-            self.max_record_size = appended
+        # Kafka's ProducerBatch.maxRecordSize (record-size-avg/-max): the largest record's
+        # *upper-bound* size, AbstractRecords.estimateSizeInBytesUpperBound = 61 (batch
+        # header) + 21 (DefaultRecord.MAX_RECORD_OVERHEAD) + key, value and headers — not
+        # the encoded length.  (83 = 61 + 21 + the one-byte header count of no headers.)
+        if headers:
+            ub = estimate_batch_size_upper_bound(key, value, headers)
+        else:
+            ub = (83 + (1 if klen < 0 else
+                        (_SZ[klen] if klen < _SZN else size_of_varint(klen)) + klen)
+                  + (1 if vlen < 0 else
+                     (_SZ[vlen] if vlen < _SZN else size_of_varint(vlen)) + vlen))
+        if ub > self.max_record_size:  # noqa: PLR1730 (hot path: no call)
+            self.max_record_size = ub
         if now_ms != self.last_append_ms or not n:  # a new run of arrivals
             self.arr_t.append(now_ms)
             self.arr_i.append(n)
@@ -671,4 +683,4 @@ class ProducerBatch:
 
 
 def _is_timeout(error: BaseException) -> bool:
-    return type(error).__name__ in ("DeliveryTimeoutError", "KafkaTimeoutError")
+    return type(error).__name__ == "KafkaTimeoutError"

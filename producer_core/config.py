@@ -33,7 +33,6 @@ shown but have no effect, and ``notes`` says so when they are set.
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -327,49 +326,80 @@ def _parse_list(key: ConfigKey, value: Any) -> tuple[Any, ...]:
 
 
 def resolve_dotted(path: str) -> Any:
-    """Import ``package.module.Name`` (or ``package.module:Name``) and return the object.
+    """The engine's class for an allowed plugin name (issue 8): Kafka's class names, our
+    short names and ``producer_core`` dotted names of the same classes, from
+    :mod:`producer_core.plugins`.  Nothing is imported.  Raises ``ImportError`` naming the
+    choices for anything else; Python code passes its own class or callable object, or
+    opts in with ``ProducerConfig.from_dict(..., allow_import=True)``."""
+    from producer_core import plugins
 
-    Raises ``ImportError``/``AttributeError`` with the path in the message.
+    name = path.strip()
+    for kind in plugins.KINDS:
+        cls = plugins.lookup(kind, name)
+        if cls is not None:
+            return cls
+    raise ImportError(f"{path!r} is not one of the engine's plugins; allowed: "
+                      + "; ".join(f"{kind}s: {plugins.describe_allowed(kind)}"
+                                  for kind in plugins.KINDS))
 
-    Safety (issue 8): a name that arrives as text may come from a visitor, so only classes
-    defined inside ``producer_core`` are resolved; the module name is checked *before* any
-    import, and a non-class (e.g. a function that would be called per record) is refused.
-    Code that wants its own plugin passes the class or callable object itself.
-    """
-    module_name, sep, attr = path.replace(":", ".").rpartition(".")
-    if not sep or not module_name:
-        raise ImportError(f"{path!r} is not a dotted path like package.module.Name")
-    if module_name != "producer_core" and not module_name.startswith("producer_core."):
-        raise ImportError(
-            f"{path!r} is not one of the engine's own classes (producer_core.*); "
-            "pass a Python class or callable object to use your own")
-    module = importlib.import_module(module_name)
-    try:
-        obj = getattr(module, attr)
-    except AttributeError:
-        raise AttributeError(f"module {module_name} has no attribute {attr}") from None
-    if not isinstance(obj, type) or not obj.__module__.startswith("producer_core"):
-        raise ImportError(f"{path!r} is not a class of the engine")
-    return obj
+
+#: Which allow-list a class-valued key resolves through.
+_PLUGIN_KIND = {"key.serializer": "serializer", "value.serializer": "serializer",
+                "partitioner.class": "partitioner", "interceptor.classes": "interceptor"}
 
 
 def _check_class_spec(key: ConfigKey, spec: Any) -> None:
     if isinstance(spec, str):
         from producer_core import partitioner as _partitioner
+        from producer_core import plugins
 
-        if key.name == "partitioner.class" and spec in _partitioner.KAFKA_PARTITIONERS:
-            return
         if key.name == "partitioner.class" and spec in _partitioner.REMOVED_PARTITIONERS:
             raise ConfigError(key.name, spec, _partitioner.REMOVED_PARTITIONERS[spec])
-        try:
-            resolve_dotted(spec)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ConfigError(key.name, spec, f"Class {spec} cannot be found ({exc})") from None
-    elif not callable(spec) and not any(
+        kind = _PLUGIN_KIND[key.name]
+        if plugins.lookup(kind, spec) is None:
+            raise ConfigError(
+                key.name, spec[:200],
+                f"Class {spec[:200]} cannot be found: it is not one of the allowed {kind}s "
+                f"({plugins.describe_allowed(kind)}); Python code may pass its own class "
+                "or callable object, or use ProducerConfig.from_dict(..., "
+                "allow_import=True)")
+    elif isinstance(spec, (bytes, bytearray, int, float)) or not callable(spec) and not any(
             callable(getattr(spec, m, None))
             for m in ("on_send", "on_acknowledgement", "partition", "serialize")):
         raise ConfigError(key.name, spec,
                           "Expected a class, an instance or a dotted class path")
+
+
+def _import_plugins(given: dict[str, Any]) -> None:
+    """``allow_import=True``: replace plugin names missing from the allow-list by the
+    objects they import (in place), so the config holds objects and never imports again."""
+    for name, kind in _PLUGIN_KIND.items():
+        value = given.get(name)
+        if value is None:
+            continue
+        if name == "interceptor.classes":
+            items = ([v.strip() for v in value.split(",") if v.strip()]
+                     if isinstance(value, str) else value)
+            if isinstance(items, (list, tuple)):
+                given[name] = [_import_one(name, kind, v) for v in items]
+            continue
+        given[name] = _import_one(name, kind, value)
+
+
+def _import_one(name: str, kind: str, value: Any) -> Any:
+    from producer_core import partitioner as _partitioner
+    from producer_core import plugins
+
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if (not text or plugins.lookup(kind, text) is not None
+            or text in _partitioner.REMOVED_PARTITIONERS or "." not in text):
+        return value
+    try:
+        return plugins.import_dotted(text)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(name, text, f"Class {text} cannot be found ({exc})") from None
 
 
 def _parse_class(key: ConfigKey, value: Any) -> Any:
@@ -421,18 +451,36 @@ def parse_value(name: str, value: Any) -> Any:
     return _parse(key, value)
 
 
-def _unknown_key(name: Any) -> ConfigError:
-    if name in REFUSED_KEYS:
-        return ConfigError(f"{name} is not supported: {REFUSED_KEYS[name]}")
-    text = str(name)
+def suggest_key(name: Any) -> str | None:
+    """The known producer setting a misspelled key most likely meant (difflib), or None:
+    ``suggest_key("linger.msec") == "linger.ms"``."""
+    text = str(name)[:200]
+    if not text:
+        return None
     candidates = list(CONFIG_KEYS) + list(_BY_ATTR)
     guess = difflib.get_close_matches(text, candidates, n=1, cutoff=0.6)
     if not guess:
-        guess = [k for k in CONFIG_KEYS if text and (text in k or k.startswith(text))][:1]
-    hint = ""
-    if guess:
-        suggestion = _BY_ATTR[guess[0]].name if guess[0] in _BY_ATTR else guess[0]
-        hint = f"; did you mean {suggestion}?"
+        guess = [k for k in CONFIG_KEYS if text in k or k.startswith(text)][:1]
+    if not guess:
+        return None
+    return _BY_ATTR[guess[0]].name if guess[0] in _BY_ATTR else guess[0]
+
+
+def unknown_key_warning(name: Any) -> str:
+    """What every UI shows for a key Kafka does not know: "Kafka would ignore `linger.msec`
+    — did you mean `linger.ms`?"."""
+    text = str(name)[:200]
+    guess = suggest_key(text)
+    hint = f" — did you mean `{guess}`?" if guess else " — it is not a producer setting"
+    return f"Kafka would ignore `{text}`{hint}"
+
+
+def _unknown_key(name: Any) -> ConfigError:
+    if name in REFUSED_KEYS:
+        return ConfigError(f"{name} is not supported: {REFUSED_KEYS[name]}")
+    text = str(name)[:200]
+    guess = suggest_key(text)
+    hint = f"; did you mean {guess}?" if guess else ""
     return ConfigError(f"Unknown producer configuration {text!r}{hint}")
 
 
@@ -465,7 +513,10 @@ def _spec_name(spec: Any) -> str:
 # ---- the config object -----------------------------------------------------------------
 
 _SLOTS = tuple(k.attr for k in _KEYS) + (
-    "compression_level", "_originals", "_explicit", "_notes", "_effective")
+    "compression_level", "_originals", "_explicit", "_notes", "_effective", "_unknown")
+
+#: Kafka's log line for supplied keys no part of the client uses (AbstractConfig.logUnused).
+UNUSED_LOG = "These configurations '{keys}' were supplied but are not used yet."
 
 
 class ProducerConfig:
@@ -476,34 +527,70 @@ class ProducerConfig:
     Every setting is an attribute under its Python name (``cfg.batch_size``); ``acks`` is
     an int (-1 for all), ``compression_level`` the level the chosen codec really runs at
     (gzip's -1 is zlib's 6; None for none and snappy).
+
+    Keys Kafka does not know are accepted in a mapping, as Kafka accepts them (it only
+    logs "These configurations '…' were supplied but are not used yet."): they change
+    nothing, :attr:`unknown_keys` names them and :attr:`warnings` says what each UI
+    shows.  ``from_dict(d, strict=True)`` refuses them instead.  Keyword arguments
+    (``linger_ms=10``) are Python names and stay strict.
+
+    Plugins named as text (serializers, ``partitioner.class``, ``interceptor.classes``)
+    resolve only through :mod:`producer_core.plugins`' allow-list; see :meth:`from_dict`.
     """
 
     __slots__ = _SLOTS
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, **attrs: Any) -> None:
         given: dict[str, Any] = {}
+        unknown: list[str] = []
         if values is not None:
             if not isinstance(values, Mapping):
                 raise ConfigError(
                     f"Producer configuration must be a mapping of Kafka names to values, "
                     f"not {type(values).__name__}")
             for name, value in values.items():
-                if not isinstance(name, str) or name not in CONFIG_KEYS:
+                if not isinstance(name, str) or name in REFUSED_KEYS:
                     raise _unknown_key(name)
+                if name not in CONFIG_KEYS:
+                    unknown.append(name)
                 given[name] = value
         for attr, value in attrs.items():
             key = _BY_ATTR.get(attr) or CONFIG_KEYS.get(attr)  # **{"linger.ms": 5} too
             if key is None:
                 raise _unknown_key(attr)
             given[key.name] = value
-        self._build(given)
+        self._build(given, tuple(unknown))
 
     # construction ------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> ProducerConfig:
-        """Validate Kafka-named settings (Python values or property strings)."""
-        return cls(values or {})
+    def from_dict(cls, values: Mapping[str, Any] | None, *, strict: bool = False,
+                  allow_import: bool = False) -> ProducerConfig:
+        """Validate Kafka-named settings (Python values or property strings).
+
+        * Unknown keys are accepted and kept in :attr:`unknown_keys`, as Kafka accepts
+          them; ``strict=True`` raises a ``ConfigError`` naming them (with a "did you
+          mean" suggestion).
+        * Plugin names given as text resolve only through the allow-list
+          (:mod:`producer_core.plugins`); ``allow_import=True`` — for Python code that
+          builds its own configuration, never for text from a visitor — imports a dotted
+          name missing from it.  Classes and callable objects are always accepted.
+        """
+        values = values or {}
+        if strict:
+            if not isinstance(values, Mapping):
+                return cls(values)
+            unknown = [k for k in values if isinstance(k, str) and k not in CONFIG_KEYS
+                       and k not in REFUSED_KEYS]
+            if unknown:
+                hints = "; ".join(unknown_key_warning(k) for k in unknown)
+                raise ConfigError(
+                    f"Unknown producer configuration{'s' if len(unknown) > 1 else ''} "
+                    f"{', '.join(repr(k[:200]) for k in unknown)} (strict): {hints}")
+        if allow_import and isinstance(values, Mapping):
+            values = dict(values)
+            _import_plugins(values)
+        return cls(values)
 
     @classmethod
     def from_properties(cls, text: str) -> ProducerConfig:
@@ -520,12 +607,16 @@ class ProducerConfig:
         return cls(values)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ProducerConfig:
-        """A new config: this one's explicit settings updated with ``overrides``."""
+        """A new config: this one's explicit settings updated with ``overrides`` (an
+        unknown key given as None is dropped, so a typo can be taken back)."""
         merged = dict(self._originals)
         merged.update(overrides)
+        for name in list(merged):
+            if name not in CONFIG_KEYS and merged[name] is None:
+                del merged[name]
         return ProducerConfig(merged)
 
-    def _build(self, given: dict[str, Any]) -> None:
+    def _build(self, given: dict[str, Any], unknown: tuple[str, ...] = ()) -> None:
         for name, reason in REFUSED_KEYS.items():
             if name in given and given[name] is not None:
                 raise ConfigError(name, given[name], reason)
@@ -535,7 +626,7 @@ class ProducerConfig:
                 parsed[key.name] = _parse(key, given[key.name])
             else:
                 parsed[key.name] = _PARSED_DEFAULTS[key.name]
-        explicit = frozenset(given)
+        explicit = frozenset(k for k in given if k in CONFIG_KEYS)
         notes: list[str] = []
         _post_process(parsed, explicit, notes)
 
@@ -543,6 +634,7 @@ class ProducerConfig:
         setattr_(self, "_originals", dict(given))
         setattr_(self, "_explicit", explicit)
         setattr_(self, "_notes", tuple(notes))
+        setattr_(self, "_unknown", unknown)
         for key in _KEYS:
             setattr_(self, key.attr, parsed[key.name])
         codec = parsed["compression.type"]
@@ -562,6 +654,24 @@ class ProducerConfig:
     def notes(self) -> tuple[str, ...]:
         """Human notes for the UI: values Kafka changed silently, settings with no effect."""
         return self._notes
+
+    @property
+    def unknown_keys(self) -> tuple[str, ...]:
+        """Supplied keys Kafka does not know (accepted and ignored, as Kafka does)."""
+        return self._unknown
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One prominent warning per unknown key: "Kafka would ignore `linger.msec` — did
+        you mean `linger.ms`?"."""
+        return tuple(unknown_key_warning(k) for k in self._unknown)
+
+    @property
+    def unused_log(self) -> str | None:
+        """Kafka's log line for the unknown keys, or None when there are none."""
+        if not self._unknown:
+            return None
+        return UNUSED_LOG.format(keys=",".join(self._unknown))
 
     @property
     def acks_name(self) -> str:
@@ -782,4 +892,6 @@ __all__ = [
     "format_value",
     "parse_value",
     "resolve_dotted",
+    "suggest_key",
+    "unknown_key_warning",
 ]

@@ -7,7 +7,8 @@ every message names the values that caused it, so a learner reading the trace ca
 
 Client-side errors are raised at the call (``ConfigError``, ``PartitionOutOfRangeError``,
 ``SerializationError``) or delivered through a send future (``BufferExhaustedError``,
-``RecordTooLargeError``, ``DeliveryTimeoutError``, a ``BrokerError``).  Broker answers map
+``RecordTooLargeError``, ``KafkaTimeoutError`` — an expired batch's "Expiring N record(s)
+…", as Kafka's ``TimeoutException`` — a ``BrokerError``).  Broker answers map
 from :class:`producer_core.protocol.ErrorCode` with :func:`error_for`.
 """
 
@@ -81,6 +82,31 @@ class KafkaTimeoutError(KafkaError):
 
     retriable = True
 
+    def __init__(self, message_or_count: int | str = "", topic_partition: Any = None,
+                 elapsed_ms: int | None = None) -> None:
+        # KafkaTimeoutError(message), or (record count, topic-partition, elapsed ms) for a
+        # batch that outlived delivery.timeout.ms (see :meth:`expiring`).
+        self.record_count: int | None = None
+        self.topic_partition = topic_partition
+        self.elapsed_ms: int | None = None
+        if isinstance(message_or_count, str):
+            super().__init__(message_or_count)
+            return
+        self.record_count = message_or_count
+        self.elapsed_ms = elapsed_ms
+        self._init_args = (message_or_count, topic_partition, elapsed_ms)
+        super().__init__(
+            f"Expiring {message_or_count} record(s) for {topic_partition}:{elapsed_ms} ms "
+            "has passed since batch creation")
+
+    @classmethod
+    def expiring(cls, record_count: int, topic_partition: Any,
+                 elapsed_ms: int) -> KafkaTimeoutError:
+        """Sender.sendProducerData's error for a batch past ``delivery.timeout.ms``:
+        ``TimeoutException("Expiring N record(s) for topic-partition:X ms has passed since
+        batch creation")``."""
+        return cls(record_count, topic_partition, elapsed_ms)
+
     @classmethod
     def topic_not_present(cls, topic: str, max_block_ms: int) -> KafkaTimeoutError:
         """``send()`` waited ``max.block.ms`` for metadata of a topic nobody knows."""
@@ -127,28 +153,10 @@ class BufferExhaustedError(KafkaTimeoutError):
         super().__init__(text)
 
 
-class DeliveryTimeoutError(KafkaTimeoutError):
-    """A batch outlived ``delivery.timeout.ms`` (queued or in flight) and was expired."""
-
-    def __init__(
-        self,
-        message_or_count: int | str,
-        topic_partition: Any = None,
-        elapsed_ms: int | None = None,
-    ) -> None:
-        if isinstance(message_or_count, str):
-            self.record_count = self.elapsed_ms = None
-            self.topic_partition = topic_partition
-            super().__init__(message_or_count)
-            return
-        self.record_count = message_or_count
-        self.topic_partition = topic_partition
-        self.elapsed_ms = elapsed_ms
-        self._init_args = (message_or_count, topic_partition, elapsed_ms)
-        super().__init__(
-            f"Expiring {message_or_count} record(s) for {topic_partition}:{elapsed_ms} ms "
-            "has passed since batch creation"
-        )
+#: An expired batch fails with Kafka's own ``TimeoutException`` (``KafkaTimeoutError``
+#: here) — Kafka has no separate delivery-timeout class.  This name stays as an alias for
+#: code written against earlier versions; ``KafkaTimeoutError.expiring`` builds the error.
+DeliveryTimeoutError = KafkaTimeoutError
 
 
 class RecordTooLargeError(KafkaError):

@@ -43,6 +43,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     # metadata and cluster
     "metadata.request": ("node", "topics"),
     "metadata.update": ("version", "leaders"),
+    # a broker created a topic a metadata request named (auto.create.topics.enable)
+    "topic.created": ("topic", "partitions"),
     "broker.stopped": ("broker",),
     "broker.started": ("broker",),
     "broker.slowed": ("broker", "extra_ms"),
@@ -53,6 +55,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "fault.injected": ("op", "detail"),
     # producer lifecycle (idempotent producer id; the lab's live reconfigure)
     "producer.init": ("producer_id", "epoch"),
+    # a local epoch bump (TransactionManager.bumpIdempotentEpochAndResetIdIfNeeded): no
+    # InitProducerId round trip, the producer raises its own epoch and resets sequences
+    "producer.epoch_bumped": ("producer_id", "epoch", "reason"),
+    # keys Kafka does not know: AbstractConfig.logUnused's line, in ``message``
+    "config.unused": ("keys", "message"),
     "producer.reconfigured": ("generation", "changed"),
     # a user callback or an interceptor raised; Kafka logs it and carries on
     "callback.failed": ("topic", "source", "error"),

@@ -10,6 +10,7 @@ kept in :attr:`ProducerInterceptors.errors`, so the trace and the lab can show i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,47 @@ class ProducerInterceptor:
 
     def close(self) -> None:
         pass
+
+
+class CountingInterceptor(ProducerInterceptor):
+    """A teaching example: counts what the producer tells its interceptors —
+    ``on_send`` calls, and acknowledgements split into successes and errors."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.acknowledged = 0
+        self.errors = 0
+
+    def on_send(self, record: ProducerRecord) -> ProducerRecord:
+        self.sent += 1
+        return record
+
+    def on_acknowledgement(self, metadata: RecordMetadata | None,
+                           exception: BaseException | None) -> None:
+        if exception is None:
+            self.acknowledged += 1
+        else:
+            self.errors += 1
+
+    def counts(self) -> dict[str, int]:
+        return {"on_send": self.sent, "acknowledged": self.acknowledged,
+                "errors": self.errors}
+
+
+class HeaderInterceptor(ProducerInterceptor):
+    """A teaching example: ``on_send`` returns a copy of the record with a header
+    ``interceptor-seq`` (the record's number, as ASCII) added — the header then travels
+    in the stored batch, which shows that interceptors run before serialization."""
+
+    header = "interceptor-seq"
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    def on_send(self, record: ProducerRecord) -> ProducerRecord:
+        self.seq += 1
+        return dataclasses.replace(
+            record, headers=(*record.headers, (self.header, str(self.seq).encode())))
 
 
 class InterceptorFailure(dict):
@@ -199,13 +241,14 @@ def load_interceptor(spec: Any, config: Mapping[str, Any] | None = None) -> Any:
     does."""
     original = spec
     if isinstance(spec, str):
-        from producer_core.config import resolve_dotted
+        # Text resolves through the allow-list only (issue 8): nothing is imported.
+        from producer_core import plugins
 
         try:
-            spec = resolve_dotted(spec)
-        except (ImportError, AttributeError, ValueError) as exc:
+            spec = plugins.resolve("interceptor", spec.strip())
+        except LookupError as exc:
             raise ConfigError("interceptor.classes", original,
-                              f"Class {original} cannot be found ({exc})") from None
+                              f"Class {original} cannot be found: {exc}") from None
     if isinstance(spec, type):
         try:
             spec = spec()
@@ -232,6 +275,7 @@ def load_interceptors(specs: Iterable[Any], config: Mapping[str, Any] | None = N
 
 __all__ = [
     "CountingInterceptor",
+    "HeaderInterceptor",
     "InterceptorFailure",
     "ProducerInterceptor",
     "ProducerInterceptors",

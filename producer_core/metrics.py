@@ -231,7 +231,8 @@ class ProducerMetrics:
     def pool_exhausted(self, now: int) -> None:
         self.buffer_exhausted.record(1, now)
 
-    def pool_waited(self, now: int, waited_ms: int) -> None:
+    def pool_waited_piece(self, waited_ms: int, now: int) -> None:
+        """BufferPool's hook: one piece of a wait, recorded when the thread wakes up."""
         self.pool_wait.record(waited_ms, now)
 
     def flushed(self, elapsed_ms: int) -> None:
@@ -314,3 +315,62 @@ class ProducerMetrics:
     def topic_metrics(self, now: int) -> dict[str, dict[str, Any]]:
         """Per-topic metrics nested by topic (Kafka's ``producer-topic-metrics``)."""
         return {topic: self._topic_values(t, now) for topic, t in sorted(self.topics.items())}
+
+
+_RATE = ("Kafka's Rate: the sum over the last two 30 s samples divided by their span, at "
+         "least one full window — so it reads low for the first 30 s of a run and after "
+         "every reconfiguration (a new producer).")
+
+#: What each metric really is, in Kafka's terms (the lab's tiles and the course show it).
+METRIC_HELP: dict[str, str] = {
+    "record-send-rate": "Records sent per second, counted when a batch is drained into a "
+                        "request (a retried batch counts again). " + _RATE,
+    "record-send-total": "Records sent, counted at drain time; retries count again.",
+    "records-per-request-avg": "Average records per produce request (all partitions of "
+                               "one request), over the last two 30 s samples.",
+    "batch-size-avg": "Average size of the batches sent: the batch's estimated size in "
+                      "bytes (header + records, compressed estimate), one value per batch "
+                      "per request, over the last two 30 s samples.",
+    "batch-size-max": "Largest batch sent (estimated bytes), over the last two 30 s samples.",
+    "compression-rate-avg": "Average compressed ÷ uncompressed size of the batches sent "
+                            "(1.0 without compression; lower is better).",
+    "record-queue-time-avg": "Average time a batch waited in the accumulator, from its "
+                             "creation to its drain into a request (ms).",
+    "record-queue-time-max": "Longest such wait (ms), over the last two 30 s samples.",
+    "request-latency-avg": "Average time from sending a produce request to its answer (ms).",
+    "request-latency-max": "Longest request latency (ms), over the last two 30 s samples.",
+    "record-retry-rate": "Records re-sent per second because their batch was retried. "
+                         + _RATE,
+    "record-error-rate": "Records failed per second (expired, refused or aborted). " + _RATE,
+    "record-size-avg": "Average over the batches sent of each batch's largest record, sized "
+                       "as Kafka's upper-bound estimate (61-byte batch header + 21 bytes of "
+                       "record overhead + key, value and headers), not the encoded length.",
+    "record-size-max": "Largest record sent, by the same upper-bound estimate (61 + 21 + "
+                       "key, value and headers).",
+    "requests-in-flight": "Produce requests sent and not yet answered, now.",
+    "metadata-age": "Seconds since the last successful metadata update.",
+    "batch-split-rate": "Batches split per second after MESSAGE_TOO_LARGE. " + _RATE,
+    "waiting-threads": "Application threads blocked in send() waiting for buffer memory, "
+                       "now.",
+    "buffer-total-bytes": "buffer.memory: the pool's size.",
+    "buffer-available-bytes": "Bytes of the pool not held by batches (free list + "
+                              "unallocated), now.",
+    "bufferpool-wait-ratio": "Kafka's Rate of the wait time in nanoseconds over its window "
+                             "(two 30 s samples): the summed waits of every appender divided "
+                             "by the window. Not a fraction of time: with several threads "
+                             "blocked it exceeds 1 (8 blocked threads approach 8), and as "
+                             "a wait is recorded only when the thread wakes up, a long block "
+                             "lands in one piece.",
+    "bufferpool-wait-time-ns-total": "Total time appenders waited for memory (ns), "
+                                     "recorded when each waiting thread wakes up — an "
+                                     "ongoing wait is not in it yet.",
+    "buffer-exhausted-rate": "send() calls per second that gave up after max.block.ms "
+                             "without memory (BufferExhaustedException). " + _RATE,
+    "buffer-exhausted-total": "send() calls that failed with BufferExhaustedException.",
+    "flush-time-ns-total": "Total time spent in flush() (ns).",
+    "send-latency-p50": "Not a Kafka metric: median time from send() to acknowledgement "
+                        "per record, over the whole run (ms).",
+    "send-latency-p95": "Not a Kafka metric: 95th percentile of send() → ack (ms).",
+    "send-latency-p99": "Not a Kafka metric: 99th percentile of send() → ack (ms).",
+}
+

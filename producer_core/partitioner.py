@@ -321,13 +321,14 @@ def load_partitioner(spec: Any) -> Partitioner | None:
             return KAFKA_PARTITIONERS[spec]()
         if spec in REMOVED_PARTITIONERS:
             raise ConfigError("partitioner.class", spec, REMOVED_PARTITIONERS[spec])
-        from producer_core.config import resolve_dotted
+        # Text resolves through the allow-list only (issue 8): nothing is imported.
+        from producer_core import plugins
 
         try:
-            spec = resolve_dotted(spec)
-        except (ImportError, AttributeError, ValueError) as exc:
+            spec = plugins.resolve("partitioner", spec.strip())
+        except LookupError as exc:
             raise ConfigError("partitioner.class", original,
-                              f"Class {original} cannot be found ({exc})") from None
+                              f"Class {original} cannot be found: {exc}") from None
     if isinstance(spec, type):
         if not callable(getattr(spec, "partition", None)):
             raise ConfigError("partitioner.class", original,

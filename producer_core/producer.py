@@ -143,6 +143,7 @@ class Producer:
         batch_size = max(1, config.batch_size)
         self.pool = BufferPool(config.buffer_memory, batch_size, scheduler, events)
         self._metrics = ProducerMetrics(now)
+        self.pool.on_wait_time = self._metrics.pool_waited_piece
         self.metadata = ProducerMetadata(
             metadata_max_age_ms=config.metadata_max_age_ms,
             metadata_max_idle_ms=config.metadata_max_idle_ms,
@@ -774,12 +775,11 @@ class Producer:
                 self.pool.deallocate(size)
             return
         if not ok:
-            now = self._clock._now_ms
-            self._metrics.pool_exhausted(now)
-            self._metrics.pool_waited(now, now - ps.start_ms)
+            self._metrics.pool_exhausted(self._clock._now_ms)
             self._return(ps, err)
             return
-        self._metrics.pool_waited(self._clock._now_ms, self._clock._now_ms - ps.start_ms)
+        # (The wait time itself is recorded by the pool, piece by piece as Kafka's
+        # BufferPool records it: pool.on_wait_time -> metrics.pool_waited_piece.)
         self._append(ps, size)
 
     def _return(self, ps: _PendingSend, error: BaseException | None) -> None:

@@ -33,7 +33,7 @@ from producer_core.workload import WorkloadError, WorkloadSpec
 TOP_LEVEL = ("id", "title", "summary", "description", "seed", "config", "cluster", "workload",
              "faults", "duration_ms", "variant_of")
 CLUSTER_KEYS = ("brokers", "topics", "replication_factor", "min_insync_replicas",
-                "election_delay_ms", "network")
+                "election_delay_ms", "network", "auto_create_topics")
 MAX_DURATION_MS = 24 * 3600 * 1000
 
 
@@ -99,9 +99,13 @@ class Scenario:
                 spec = WorkloadSpec.from_dict(w, where)
             except WorkloadError as e:
                 raise ScenarioError(str(e)) from None
-            if spec.topic not in cluster["topics"]:
+            if spec.topic not in cluster["topics"] and not cluster.get("auto_create_topics",
+                                                                      True):
+                # (With auto-creation on, as Kafka's brokers default, the first metadata
+                # request creates the topic with one partition.)
                 raise ScenarioError(f"{where}.topic: unknown topic {spec.topic!r}; the cluster "
-                                    f"has {sorted(cluster['topics'])}")
+                                    f"has {sorted(cluster['topics'])} and "
+                                    "auto_create_topics is false")
             workloads.append(spec)
         try:
             faults = validate_script(d.get("faults") or [],
@@ -158,7 +162,8 @@ class Scenario:
                          seed=self.seed if seed is None else seed,
                          min_insync_replicas=c["min_insync_replicas"],
                          election_delay_ms=c.get("election_delay_ms"),
-                         network=copy.deepcopy(c.get("network")))
+                         network=copy.deepcopy(c.get("network")),
+                         auto_create_topics=c.get("auto_create_topics", True))
         for w in self.workload:
             sim.add_workload(w.to_dict())
         if self.faults:
@@ -231,4 +236,9 @@ def _check_cluster(c: Any) -> dict:
         del out["network"]
     if out["election_delay_ms"] is None:
         del out["election_delay_ms"]
+    if "auto_create_topics" in c:
+        if not isinstance(c["auto_create_topics"], bool):
+            raise ScenarioError(f"cluster.auto_create_topics: must be true or false, got "
+                                f"{c['auto_create_topics']!r}")
+        out["auto_create_topics"] = c["auto_create_topics"]
     return out

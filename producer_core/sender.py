@@ -131,9 +131,14 @@ class Sender:
             # Kafka's runOnce: resolve sequences, bump the epoch once if a partition
             # asked for it, and get a producer id when there is none.
             idem.maybe_resolve_sequences()
+            asked = sorted(str(tp) for tp in idem.to_rewrite)
             if idem.bump_epoch_if_needed() and self.events is not None:
-                self.events.publish("producer.init", producer_id=idem.producer_id,
-                                    epoch=idem.producer_epoch)
+                # A local bump (bumpIdempotentEpochAndResetIdIfNeeded): no InitProducerId
+                # round trip, so it is its own event, not "producer.init".
+                self.events.publish(
+                    "producer.epoch_bumped", producer_id=idem.producer_id,
+                    epoch=idem.producer_epoch,
+                    reason="sequences to reset on " + (", ".join(asked) or "a partition"))
             if not idem.has_producer_id:
                 t = self._maybe_init_producer_id(now)
                 if t is not None:
@@ -296,7 +301,7 @@ class Sender:
             self._fail(b, self._timeout_error(b, now), expired=True)
 
     def _timeout_error(self, b: ProducerBatch, now: int) -> BaseException:
-        return errors.DeliveryTimeoutError(b.records_count, b.tp, now - b.created_ms)
+        return errors.KafkaTimeoutError.expiring(b.records_count, b.tp, now - b.created_ms)
 
     # -- produce requests ---------------------------------------------------------------
 
@@ -427,14 +432,15 @@ class Sender:
             if batch.is_done:
                 self._release(batch)  # expired while in flight: now free its memory
             else:
-                # Sequences may only be reused if the batch still had retries left:
-                # otherwise the broker may hold it (Kafka's adjustSequenceNumbers).  A
-                # batch past its delivery timeout is one Kafka's sender expires before it
-                # reads the answer: its fate is unknown, as for any expired batch.
-                timed_out = batch.has_reached_delivery_timeout(self.delivery_timeout_ms, now)
-                self._fail(batch, exc, code=None if timed_out else error,
-                           adjust_sequences=batch.attempts < self.retries and not timed_out,
-                           fate_unknown=timed_out)
+                # Kafka's Sender.completeBatch: canRetry is false (past delivery.timeout.ms,
+                # out of retries, or not retriable), so failBatch with the broker's own
+                # error — also for a retriable one that arrived after the delivery timeout,
+                # before the sender's expiry pass saw the batch.  Sequences may be reused
+                # only if the batch still had retries left (adjustSequenceNumbers): the
+                # broker answered, so it did not keep the batch.
+                self._fail(batch, exc, code=error,
+                           adjust_sequences=batch.attempts < self.retries,
+                           fate_unknown=False)
         if error.invalidates_metadata:
             hint = pr.current_leader
             if (error is ErrorCode.NOT_LEADER_OR_FOLLOWER and hint is not None

@@ -273,21 +273,20 @@ def get_serializer(spec: Any, role: str = "value") -> Any:
     if role not in ("key", "value"):
         raise ValueError(f"role must be 'key' or 'value', not {role!r}")
     if isinstance(spec, str):
+        # Text resolves through the allow-list only (issue 8): nothing is imported.
+        from producer_core import plugins
+
         name = spec.strip()
-        cls = _NAMED.get(name.lower()) or _KAFKA_CLASSES.get(name)
+        cls = plugins.lookup("serializer", name)
         if cls is not None:
             return cls(role)
         if "." in name:
-            from producer_core.config import resolve_dotted
-
-            try:
-                obj = resolve_dotted(name)
-            except (ImportError, AttributeError) as exc:
-                raise ValueError(f"Class {name} cannot be found ({exc}); known serializers: "
-                                 "bytes, string, json or a Kafka serializer class") from None
-            return get_serializer(obj, role)
-        raise ValueError(f"unknown serializer {name!r}; use bytes, string, json, int, long, "
-                         "double, uuid or a Kafka serializer class name")
+            raise ValueError(f"Class {name[:200]} cannot be found: it is not one of the "
+                             f"allowed serializers ({plugins.describe_allowed('serializer')}"
+                             "); Python code may pass its own serializer object, or use "
+                             "ProducerConfig.from_dict(..., allow_import=True)")
+        raise ValueError(f"unknown serializer {name[:200]!r}; use bytes, string, json, int, "
+                         "long, double, uuid or a Kafka serializer class name")
     if isinstance(spec, type):
         if issubclass(spec, BaseSerializer):
             return spec(role)

@@ -73,13 +73,18 @@ def _check_ms(name: str, value: Any) -> int:
 
 
 class Simulation:
-    """A producer and a mock cluster on one virtual clock (DESIGN §4)."""
+    """A producer and a mock cluster on one virtual clock (DESIGN §4).
+
+    ``auto_create_topics`` (default True, as Kafka's brokers default
+    ``auto.create.topics.enable=true``): a send to a topic the cluster lacks creates it
+    with one partition (``num.partitions``) on the first metadata request; False keeps
+    the metadata wait and the ``max.block.ms`` timeout naming the topic."""
 
     def __init__(self, config: ProducerConfig | dict | None = None, brokers: int = 3,
                  topics: dict[str, int] | None = None, replication_factor: int = 3,
                  seed: int = 0, *, min_insync_replicas: int = 1,
                  election_delay_ms: int | None = None, network: dict | None = None,
-                 time_model: dict | None = None) -> None:
+                 time_model: dict | None = None, auto_create_topics: bool = True) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {seed!r}")
         cfg = _coerce_config(config)
@@ -93,7 +98,8 @@ class Simulation:
             scheduler=self.scheduler, events=self.events, rng=self.rng("cluster"),
             brokers=brokers, topics=dict(DEFAULT_TOPICS if topics is None else topics),
             replication_factor=replication_factor, min_insync_replicas=min_insync_replicas,
-            election_delay_ms=election_delay_ms, network=network, time_model=time_model)
+            election_delay_ms=election_delay_ms, network=network, time_model=time_model,
+            auto_create_topics=auto_create_topics)
         self.generation = 1
         self.send_observers: list = []  # shared by every producer generation
         self.producer = self._make_producer(cfg)
@@ -101,6 +107,7 @@ class Simulation:
         self.workloads: list[Any] = []
         self.fault_log: list[dict] = []
         self._events_ring = EventRing(self.events)
+        self._log_unused(cfg)
         self._trace: Trace | None = None
         self._carry = 0.0
         self._config_cache: tuple[int, dict] | None = None
@@ -121,6 +128,13 @@ class Simulation:
                      client_id=cfg.client_id or f"producer-{gen}")
         p.send_observers = self.send_observers
         return p
+
+    def _log_unused(self, cfg: ProducerConfig) -> None:
+        """Kafka's KafkaProducer ends its constructor with ``config.logUnused()``: one
+        line naming the supplied keys it does not know."""
+        if cfg.unknown_keys:
+            self.events.publish("config.unused", keys=list(cfg.unknown_keys),
+                                message=cfg.unused_log)
 
     @property
     def now_ms(self) -> int:
@@ -264,6 +278,7 @@ class Simulation:
         changed = sorted(k for k, v in cfg.to_dict().items() if old_dict.get(k) != v)
         self.events.publish("producer.reconfigured", generation=self.generation,
                             changed=changed)
+        self._log_unused(cfg)
         return new
 
     reset_config = reconfigure
@@ -306,6 +321,8 @@ class Simulation:
             "seed": self.seed,
             "config": dict(self._config_cache[1]),
             "notes": list(cfg.notes),
+            # keys Kafka would ignore, each with its "did you mean" (shown prominently)
+            "warnings": list(cfg.warnings),
             "partitions": partitions_section(p, self.cluster.topics(), now),
             "pool": pool,
             "inflight": p.client.snapshot(list(self.cluster.broker_ids), now),

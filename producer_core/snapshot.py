@@ -28,7 +28,8 @@ NOTABLE_KINDS = (
     "broker.stopped", "broker.started", "broker.slowed", "network.cut", "network.restored",
     "leader.elected", "fault.injected", "batch.retry", "batch.expired", "batch.failed",
     "batch.split", "pool.exhausted", "send.failed", "request.failed", "metadata.update",
-    "producer.init", "producer.reconfigured",
+    "producer.init", "producer.reconfigured", "producer.epoch_bumped", "config.unused",
+    "topic.created",
 )
 
 
@@ -50,6 +51,10 @@ _DESCRIPTIONS = {
     "request.failed": "request {request_id} to broker {node} failed: {error}",
     "metadata.update": "metadata updated (version {version})",
     "producer.init": "producer id {producer_id} epoch {epoch}",
+    "producer.epoch_bumped": "producer id {producer_id}: epoch bumped locally to {epoch} "
+                             "({reason})",
+    "config.unused": "{message}",
+    "topic.created": "topic {topic} auto-created with {partitions} partition(s)",
 }
 
 

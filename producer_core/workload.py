@@ -359,9 +359,11 @@ class Workload:
     def __init__(self, sim: Any, spec: dict | WorkloadSpec, *, name: str | None = None) -> None:
         self.spec = WorkloadSpec.from_dict(spec)
         topics = getattr(sim.cluster, "topics", None)
-        if callable(topics) and self.spec.topic not in topics():
-            # Kafka would wait max.block.ms for metadata of an unknown topic; a workload
-            # aimed at a topic that does not exist is almost always a typo.
+        if (callable(topics) and self.spec.topic not in topics()
+                and not getattr(sim.cluster, "auto_create_topics", False)):
+            # With auto-creation off Kafka would wait max.block.ms for metadata of an
+            # unknown topic; a workload aimed at it is almost always a typo.  (With it on,
+            # the default, the first metadata request creates the topic.)
             raise WorkloadError(f"workload.topic: unknown topic {self.spec.topic!r}; topics: "
                                 f"{sorted(topics())}")
         self.sim = sim

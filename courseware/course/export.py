@@ -164,6 +164,9 @@ class Export:
     confluent: str = ""
     kafka_python: str = ""
     notes: list[str] = field(default_factory=list)
+    # keys Kafka does not know: accepted and ignored by Kafka, left out of every format
+    warnings: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
     omitted: list[str] = field(default_factory=list)  # given, but equal to Kafka's default
     skipped: list[str] = field(default_factory=list)  # engine-specific, not exportable
 
@@ -202,11 +205,19 @@ def validate(props: dict) -> tuple[dict, list[str]]:
     except ConfigError as exc:
         raise ExportError(str(exc)) from exc
     effective = cfg.to_dict()
-    typed = {k: effective[k] for k in props}
+    typed = {k: effective[k] for k in props if k in effective}
     for k, v in typed.items():
         if isinstance(v, (list, tuple)):
             typed[k] = ",".join(str(x) for x in v)
     return typed, list(cfg.notes)
+
+
+def unknown_keys(props: dict) -> tuple[list[str], list[str]]:
+    """(keys Kafka does not know, one "Kafka would ignore …" warning each)."""
+    from producer_core.config import ProducerConfig
+
+    cfg = ProducerConfig.from_dict(props)
+    return list(cfg.unknown_keys), list(cfg.warnings)
 
 
 def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
@@ -224,12 +235,13 @@ def export_all(props: dict, bootstrap: str = "localhost:9092") -> Export:
         raise ExportError(f"bootstrap.servers {bootstrap!r} must be host:port[,host:port]")
     typed, notes = validate(props)
     effective = ProducerConfig.from_dict(props).to_dict()
+    unknown, warnings = unknown_keys(props)
     defaults = ProducerConfig().to_dict()
     skipped = sorted(k for k in typed if k in ENGINE_SPECIFIC)
     omitted = sorted(k for k in typed if k not in ENGINE_SPECIFIC and typed[k] == defaults[k])
     ordered = {k: typed[k] for k in sorted(typed) if k not in skipped and k not in omitted}
     return Export(props=ordered, bootstrap=bootstrap, notes=notes, omitted=omitted,
-                  skipped=skipped,
+                  skipped=skipped, warnings=warnings, unknown=unknown,
                   properties=to_properties(ordered, bootstrap),
                   spring_yaml=to_spring_yaml(ordered, bootstrap),
                   java=to_java(ordered, bootstrap),

@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from producer_core.config import CONFIG_KEYS, ConfigKey, format_value, parse_value
+from producer_core.config import (
+    CONFIG_KEYS,
+    ConfigKey,
+    format_value,
+    parse_value,
+    unknown_key_warning,
+)
 from producer_core.errors import ConfigError
 
 # Groups shown in the lab, in this order; the rest (serializers, sockets…) change nothing
@@ -74,7 +80,8 @@ def control_groups() -> list[tuple[str, str, list[ControlField]]]:
 def validate_field(name: str, value: Any) -> tuple[str | None, str | None]:
     """(error, normalised value) for one setting on its own, for inline validation."""
     if name not in CONFIG_KEYS:
-        return f"Unknown producer configuration {name[:80]!r}", None
+        # Kafka accepts a key it does not know (and ignores it): a warning, not an error.
+        return unknown_key_warning(name[:80]), None
     try:
         parsed = parse_value(name, value)
     except ConfigError as exc:

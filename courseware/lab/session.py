@@ -308,7 +308,10 @@ class LabSession:
         except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         self.overrides = overrides
-        return {"config": cmd.args.get("set", {}), "unset": cmd.args.get("unset", [])}
+        # Unknown keys are accepted as Kafka accepts them; the reply (and every frame's
+        # "warnings") says Kafka would ignore them.
+        return {"config": cmd.args.get("set", {}), "unset": cmd.args.get("unset", []),
+                "warnings": list(cfg.warnings)}
 
     def _cmd_workload(self, cmd: Command) -> dict:
         """Change the workload: the lab restarts from t=0 with the same seed and config."""
@@ -324,7 +327,12 @@ class LabSession:
         topic = spec.get("topic", first.get("topic"))
         for key, value in spec.items():
             first[key] = value
-        if partitions is not None or topic not in scenario.get("cluster", {}).get("topics", {}):
+        cluster_spec = scenario.get("cluster", {})
+        known = topic in cluster_spec.get("topics", {})
+        # A new topic without a partition count is left to the broker, which auto-creates
+        # it on the producer's first metadata request (num.partitions=1), as Kafka does.
+        if partitions is not None or (not known
+                                      and not cluster_spec.get("auto_create_topics", True)):
             cluster = scenario.setdefault("cluster", {})
             topics = cluster.setdefault("topics", {})
             topics[topic] = partitions or topics.get(topic) or 6

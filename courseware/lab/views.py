@@ -14,6 +14,7 @@ from courseware.lab.consumers import REPLAY_SESSION_KEY
 from courseware.lab.forms import control_groups, validate_field
 from courseware.lab.session import DEFAULT_PRESET, SPEED_STEPS
 from producer_core import presets
+from producer_core.metrics import METRIC_HELP
 
 LAB_PRESETS = ("kafka-defaults", "high-throughput", "low-latency", "incident", "compression")
 
@@ -47,6 +48,7 @@ def _context(request: HttpRequest, preset: str | None, slot: str) -> dict:
         "kafka_errors": KAFKA_ERRORS,
         "fault_ops": FAULT_OPS,
         "workload_data": WORKLOAD_DATA,
+        "metric_help": METRIC_HELP,
     }
 
 

@@ -238,7 +238,12 @@ class Broker:
         for name in names:
             parts = view.topics.get(name)
             if parts is None:
-                errors[name] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                # A producer's metadata request allows auto-creation: with the broker's
+                # auto.create.topics.enable the topic is created, "leader not available"
+                # until the next request (Kafka's KafkaApis.getTopicMetadata).
+                created = request.topics is not None and self.cluster.maybe_auto_create(name)
+                errors[name] = (ErrorCode.LEADER_NOT_AVAILABLE if created
+                                else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
             else:
                 topics[name] = list(parts)
         return MetadataResponse(request.request_id, view.brokers, view.controller_id, topics,

@@ -57,6 +57,20 @@ class Controller:
                 self.partitions[TopicPartition(topic, p)] = PartitionState(
                     topic, p, replicas, replicas[0], 0, list(replicas))
 
+    def add_topic(self, topic: str, partitions: int, broker_ids: list[int],
+                  replication_factor: int) -> list[TopicPartition]:
+        """A new topic's partitions, placed as the initial ones (replicas round the
+        brokers, the first replica leads)."""
+        n = len(broker_ids)
+        added = []
+        for p in range(partitions):
+            replicas = tuple(broker_ids[(p + i) % n] for i in range(replication_factor))
+            tp = TopicPartition(topic, p)
+            self.partitions[tp] = PartitionState(topic, p, replicas, replicas[0], 0,
+                                                 list(replicas))
+            added.append(tp)
+        return added
+
     # ---- reads -------------------------------------------------------------------------
 
     def controller_id(self) -> int | None:

@@ -46,7 +46,8 @@ class MockCluster:
     def __init__(self, *, scheduler, events, rng: Random, brokers: int = 3,
                  topics: dict[str, int] | None = None, replication_factor: int = 3,
                  min_insync_replicas: int = 1, election_delay_ms: int | None = None,
-                 network: dict | None = None, time_model: dict | None = None) -> None:
+                 network: dict | None = None, time_model: dict | None = None,
+                 auto_create_topics: bool = True) -> None:
         if not _is_int(brokers) or brokers < 1:
             raise ClusterConfigError(f"cluster.brokers: must be an integer >= 1, got {brokers!r}")
         if not _is_int(replication_factor) or not 1 <= replication_factor <= brokers:
@@ -74,6 +75,13 @@ class MockCluster:
         if tm:
             raise ClusterConfigError(f"time_model: unknown keys {sorted(tm)}")
 
+        if not isinstance(auto_create_topics, bool):
+            raise ClusterConfigError(f"cluster.auto_create_topics: must be true or false, "
+                                     f"got {auto_create_topics!r}")
+        #: Kafka's broker default ``auto.create.topics.enable=true``: a metadata request
+        #: naming an unknown topic creates it (``num.partitions`` 1,
+        #: ``default.replication.factor`` 1).
+        self.auto_create_topics = auto_create_topics
         self.scheduler = scheduler
         self.events = events
         self.rng = rng
@@ -169,6 +177,41 @@ class MockCluster:
         if broker is None:
             raise ValueError(f"no broker {node!r}; brokers are {self.broker_ids}")
         broker.client_closed()
+
+    # ---- topics ------------------------------------------------------------------------
+
+    #: Kafka's broker defaults for an auto-created topic.
+    AUTO_CREATE_PARTITIONS = 1  # num.partitions
+    AUTO_CREATE_REPLICATION = 1  # default.replication.factor
+    _LEGAL_TOPIC = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+    def maybe_auto_create(self, topic: str) -> bool:
+        """A metadata request named ``topic``, which does not exist.  With
+        ``auto_create_topics`` (Kafka's default) and a legal name (Kafka's ``Topic.validate``:
+        1..249 characters of ``[a-zA-Z0-9._-]``, not ``.`` or ``..``) the broker creates it
+        with ``num.partitions`` = 1 and answers ``LEADER_NOT_AVAILABLE`` this time; the
+        producer's next metadata request sees it.  Returns True if it was created."""
+        if not self.auto_create_topics or topic in self._topics:
+            return False
+        if not (isinstance(topic, str) and 0 < len(topic) <= 249 and topic not in (".", "..")
+                and set(topic) <= self._LEGAL_TOPIC):
+            return False
+        self.create_topic(topic, self.AUTO_CREATE_PARTITIONS,
+                          min(self.AUTO_CREATE_REPLICATION, len(self.broker_ids)))
+        return True
+
+    def create_topic(self, topic: str, partitions: int, replication_factor: int) -> None:
+        """Add a topic (the controller places its replicas as for the initial topics)."""
+        if topic in self._topics:
+            raise ClusterConfigError(f"topic {topic!r} already exists")
+        if not _is_int(partitions) or partitions < 1:
+            raise ClusterConfigError(f"partitions must be an integer >= 1, got {partitions!r}")
+        self._topics[topic] = partitions
+        for tp in self.controller.add_topic(topic, partitions, self.broker_ids,
+                                            replication_factor):
+            plog = self.logs[tp] = PartitionLog(tp.topic, tp.partition)
+            plog.retention_batches = self._retention_batches
+        self._publish("topic.created", topic=topic, partitions=partitions)
 
     # ---- reads -------------------------------------------------------------------------
 
@@ -385,4 +428,5 @@ class MockCluster:
                 "partitions": parts, "min_insync_replicas": self.min_insync_replicas,
                 "election_delay_ms": self.controller.election_delay_ms,
                 "replication_factor": self.replication_factor,
+                "auto_create_topics": self.auto_create_topics,
                 "network": self.network.describe()}

@@ -130,7 +130,7 @@
     if (s.inflight !== prev.inflight) renderSender(s);
     if (s.lab !== prev.lab || s.producer !== prev.producer) renderCalls(s);
     if (s.cluster !== prev.cluster) renderCluster(s);
-    if (s.config !== prev.config || s.notes !== prev.notes || s.lab !== prev.lab) renderConfig(s);
+    if (s.config !== prev.config || s.notes !== prev.notes || s.warnings !== prev.warnings || s.lab !== prev.lab) renderConfig(s);
     historyAdd(s);
     drawTimeline();
     if ($("metrics") && (s.metrics !== prev.metrics || s.app !== prev.app)) renderMetrics(s);
@@ -234,7 +234,8 @@
       '<div><dt><span class="sw avail"></span>available</dt><dd>' + fmtBytes(p.available) + " of " + fmtBytes(total) + "</dd></div>" +
       '<div class="' + (waiting ? "alarm" : "") + '"><dt>threads waiting</dt><dd>' + fmtNum(waiting, 0) +
       (app.threads ? " of " + fmtNum(app.threads, 0) : "") + "</dd></div>" +
-      '<div><dt>time blocked</dt><dd>' + fmtMs(p.blocked_ms_total || 0) + "</dd></div>" +
+      '<div class="' + (waiting ? "alarm" : "") + '" title="summed over every thread, waits still going on included"><dt>time blocked</dt><dd>' + fmtMs(p.blocked_ms_total || 0) +
+      (waiting ? " <small>(longest now " + fmtMs(p.longest_wait_ms || 0) + ")</small>" : "") + "</dd></div>" +
       '<div class="' + (p.exhausted_total ? "alarm" : "") + '"><dt>BufferExhausted</dt><dd>' + fmtNum(p.exhausted_total || 0, 0) + "</dd></div>" +
       "</dl>";
   }
@@ -357,7 +358,8 @@
       f.classList.toggle("is-changed", changed);
     });
     var notes = $("config-notes");
-    if (notes) notes.innerHTML = (s.notes || []).map(function (n) { return '<p class="note">' + esc(n) + "</p>"; }).join("");
+    if (notes) notes.innerHTML = (s.warnings || []).map(function (w) { return '<p class="warning" role="alert">⚠ ' + esc(w) + "</p>"; }).join("") +
+      (s.notes || []).map(function (n) { return '<p class="note">' + esc(n) + "</p>"; }).join("");
     var exp = $("export");
     if (exp) {
       var q = Object.keys(cfg).filter(function (k) { var v = cfg[k]; return v !== null && v !== "" && !(Array.isArray(v) && !v.length) && typeof v !== "object"; })
@@ -377,10 +379,14 @@
         var input = cfgForm.querySelector('[name="' + k + '"]');
         if (input && input.value.trim() !== "") set[k] = input.value.trim();
       });
+      var extraKey = $("cfg-extra-key"), extraVal = $("cfg-extra-value");
+      if (extraKey && extraKey.value.trim()) set[extraKey.value.trim()] = extraVal ? extraVal.value.trim() : "";
       if (!Object.keys(set).length) { status("config-status", "nothing changed", ""); return; }
       status("config-status", "applying…", "");
       send({ type: "config", set: set }, function (reply) {
-        if (reply.type === "ack") { dirty = {}; status("config-status", "applied " + Object.keys(set).join(", "), "ok"); }
+        var warned = reply.type === "ack" && reply.result && (reply.result.warnings || []).length;
+        if (warned) { dirty = {}; status("config-status", "applied — " + reply.result.warnings.join("; "), "warn"); }
+        else if (reply.type === "ack") { dirty = {}; status("config-status", "applied " + Object.keys(set).join(", "), "ok"); }
         else status("config-status", reply.message, "bad");
       });
     });
@@ -415,7 +421,8 @@
     var f = wlForm.elements, mode = f.keys_mode.value;
     var msg = { type: "workload", rate: +f.rate.value, value_bytes: +f.value_bytes.value, threads: +f.threads.value,
       keys: mode === "uniform" || mode === "zipf" ? mode + ":" + (+f.keys_n.value || 1) : mode,
-      data: f.data.value, pattern: f.pattern.value, topic: f.topic.value.trim(), partitions: +f.partitions.value };
+      data: f.data.value, pattern: f.pattern.value, topic: f.topic.value.trim() };
+    if (f.partitions.value.trim() !== "") msg.partitions = +f.partitions.value;
     status("workload-status", "applying…", "");
     send(msg, function (reply) {
       status("workload-status", reply.type === "ack" ? "applied: the lab restarted" : reply.message, reply.type === "ack" ? "ok" : "bad");
@@ -729,7 +736,7 @@
     { key: "request-latency-avg", label: "request-latency-avg", fmt: fmtMs },
     { key: "compression-rate-avg", label: "compression-rate-avg", digits: 3, hint: "compressed ÷ uncompressed: lower is better" },
     { keys: ["send-latency-p50", "send-latency-p95", "send-latency-p99"], label: "send latency p50 / p95 / p99", fmt: fmtMs, wide: true, hint: "send() → ack, per record (Kafka has no such metric)" },
-    { app: "send_block_ms_avg", app2: "send_block_ms_p99", label: "app: send() blocked avg / p99", fmt: fmtMs, wide: true, hint: "time the application thread waits in send() for buffer memory" },
+    { app: "send_block_ms_avg", app2: "send_block_ms_p99", label: "app: send() blocked avg / p99", fmt: fmtMs, wide: true, hint: "time the application thread waits in send() for buffer memory, over the sends that returned; threads still blocked are shown under the figures" },
     { key: "buffer-available-bytes", label: "buffer-available-bytes", fmt: fmtBytes },
     { key: "bufferpool-wait-ratio", label: "bufferpool-wait-ratio", digits: 3 },
     { key: "requests-in-flight", label: "requests-in-flight" },
@@ -739,6 +746,9 @@
     { key: "record-send-total", label: "record-send-total" },
     { key: "buffer-exhausted-total", label: "buffer-exhausted-total" }
   ];
+  // What each metric really computes (producer_core.metrics.METRIC_HELP), for the tiles.
+  var METRIC_HELP = {};
+  try { var mh = document.getElementById("metric-help"); if (mh) METRIC_HELP = JSON.parse(mh.textContent) || {}; } catch (e) { METRIC_HELP = {}; }
   var SERIES_COLORS = [C.blue, C.orange, C.vermillion];
   var series = { t: [] }, plots = [], metricsBuilt = false, lastMetricT = -1, lastPlotDraw = 0;
   function metricValues(m, s) {
@@ -751,9 +761,9 @@
   function buildMetrics() {
     var el = $("metrics"); if (!el) return;
     el.innerHTML = METRICS.map(function (m, i) {
-      return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(m.hint || "") + '">' +
-        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div>' +
-        (m.inst ? '<div class="mnote" id="warmup"></div>' : "") + "</div>";
+      var help = m.key && METRIC_HELP[m.key] ? METRIC_HELP[m.key] + (m.hint ? " — " + m.hint : "") : (m.hint || "");
+      return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(help) + '">' +
+        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div></div>';
     }).join("");
     plots = METRICS.map(function (m, i) {
       var n = m.keys ? 3 : m.app || m.inst ? 2 : 1, holder = $("spark-" + i);
@@ -772,7 +782,8 @@
     METRICS.forEach(function (m, i) {
       var vals = metricValues(m, s), el = $("mval-" + i);
       var f = m.fmt || function (v) { return fmtNum(v, m.digits) + (m.unit || ""); };
-      if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ");
+      if (el) el.innerHTML = vals.map(function (v, k) { return '<span style="border-bottom:3px solid ' + SERIES_COLORS[k] + '">' + esc(f(v)) + "</span>"; }).join(" / ") +
+        (m.app && (s.pool || {}).waiters ? '<div class="mnow alarm">' + esc(fmtNum(s.pool.waiters, 0) + " blocked now, longest " + fmtMs(s.pool.longest_wait_ms || 0)) + "</div>" : "");
     });
     renderWarmup(s);
     if (s.now_ms === lastMetricT) return;

@@ -117,7 +117,6 @@ def test_level_of_an_inactive_codec_is_not_exported_as_librdkafka_level():
 
 @pytest.mark.parametrize("props, needle", [
     ({"linger.ms": "-1"}, "linger.ms"),
-    ({"lingr.ms": "5"}, "lingr.ms"),
     ({"acks": "2"}, "acks"),
     ({"enable.idempotence": "true", "acks": "1"}, "acks"),
     ({"max.in.flight.requests.per.connection": "6"}, "max.in.flight"),
@@ -262,3 +261,21 @@ def test_a_setting_without_an_equivalent_is_said_in_the_export():
     assert "# not set: partitioner.ignore.keys: no equivalent" in out.confluent
     assert "partitioner.ignore.keys" not in _assigned_dict(out.confluent, "conf")
     assert "# not set: partitioner.ignore.keys" in out.kafka_python
+def test_an_unknown_key_is_left_out_with_kafkas_warning():
+    """Kafka accepts linger.msec and ignores it; the export says so prominently, writes it
+    nowhere (kafka-python and librdkafka would refuse it) and exports the rest."""
+    result = export.export_all({"linger.msec": "50", "batch.size": "65536"})
+    assert result.unknown == ["linger.msec"]
+    assert result.warnings == ["Kafka would ignore `linger.msec` — did you mean `linger.ms`?"]
+    for text in (result.properties, result.spring_yaml, result.java, result.confluent,
+                 result.kafka_python):
+        assert "linger.msec" not in text
+    assert "batch.size=65536" in result.properties
+
+
+def test_the_export_page_shows_the_warning(client, db):
+    r = client.get("/export/", {"linger.msec": "50", "batch.size": "65536"})
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert 'class="warning-box"' in body
+    assert "Kafka would ignore `linger.msec` — did you mean `linger.ms`?" in body

@@ -51,8 +51,21 @@ def test_cheap_codec_misses_on_a_thin_network() -> None:
 
 
 @pytest.mark.parametrize("text", ['{"compression.type": "brotli"}', '{"batch.size": -1}',
-                                  '{"no.such.setting": 1}', "[1, 2]", "{oops"])
+                                  "[1, 2]", "{oops"])
 def test_invalid_configs_are_invalid(text: str) -> None:
     v = variants()[0]
     assert G.validate(text, v)
     assert G.score(text, v, None).status == "invalid"
+
+
+def test_an_unknown_key_is_graded_as_kafka_would_run_it_with_a_warning() -> None:
+    """Kafka ignores compression.typ: the config runs uncompressed, and the verdict says
+    "Kafka would ignore `compression.typ` — did you mean `compression.type`?" aloud."""
+    v = variants()[0]
+    verdict = G.score(json.dumps({"compression.typ": "lz4"}), v, None)
+    assert verdict.status == "graded"
+    assert verdict.warnings == [
+        "Kafka would ignore `compression.typ` — did you mean `compression.type`?"]
+    assert verdict.message.startswith("⚠ Kafka would ignore `compression.typ`")
+    ok = G.score(content(SLUG, "reference.json"), v, None)
+    assert ok.warnings == []

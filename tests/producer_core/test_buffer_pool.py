@@ -147,5 +147,5 @@ def test_snapshot_matches_seams_fields():
     snap = pool.snapshot()
     assert set(snap) == {"total", "available", "free_list_count", "free_list_bytes",
                          "non_pooled_bytes", "used", "waiters", "blocked_ms_total",
-                         "exhausted_total"}
+                         "exhausted_total", "longest_wait_ms"}
     assert snap["used"] == 556 and snap["non_pooled_bytes"] == 300

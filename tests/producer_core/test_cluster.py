@@ -139,7 +139,7 @@ def test_acks_one_answers_before_replication():
 
 
 def test_metadata_lists_leaders_isr_and_unknown_topics():
-    rig = Rig(topics={"orders": 3, "users": 2})
+    rig = Rig(topics={"orders": 3, "users": 2}, auto_create_topics=False)
     rid = rig.request(2, MetadataRequest, ("orders", "ghost"))
     rig.run(10)
     resp = rig.responses[rid][1]
@@ -148,6 +148,28 @@ def test_metadata_lists_leaders_isr_and_unknown_topics():
     assert resp.topics["orders"][1].isr == (2, 3, 1)
     assert resp.topic_errors == {"ghost": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
     assert "users" not in resp.topics
+
+
+def test_a_metadata_request_auto_creates_an_unknown_topic():
+    """auto.create.topics.enable=true (Kafka's default): the broker creates the topic with
+    num.partitions=1 and answers LEADER_NOT_AVAILABLE; the next request sees it."""
+    rig = Rig(topics={"orders": 3})
+    first = rig.request(2, MetadataRequest, ("ghost",))
+    rig.run(10)
+    assert rig.responses[first][1].topic_errors == {"ghost": ErrorCode.LEADER_NOT_AVAILABLE}
+    assert rig.cluster.topics() == {"orders": 3, "ghost": 1}
+    created = [e for e in rig.trace if e.kind == "topic.created"]
+    assert [(e.data["topic"], e.data["partitions"]) for e in created] == [("ghost", 1)]
+    again = rig.request(1, MetadataRequest, ("ghost",))
+    rig.run(10)
+    (pm,) = rig.responses[again][1].topics["ghost"]
+    assert pm.leader is not None and len(pm.replicas) == 1  # default.replication.factor 1
+    # A request for all topics creates nothing; an illegal name is not created either.
+    rig.request(1, MetadataRequest, ("bad name!",))
+    rig.run(10)
+    assert "bad name!" not in rig.cluster.topics()
+    snap = rig.cluster.snapshot()
+    assert {(p["topic"], p["partition"]) for p in snap["partitions"]} >= {("ghost", 0)}
 
 
 def test_init_producer_id_hands_out_distinct_ids():

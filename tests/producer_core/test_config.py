@@ -17,6 +17,7 @@ from producer_core.config import (
     config_keys_by_group,
     format_value,
     parse_value,
+    suggest_key,
 )
 from producer_core.errors import ConfigError
 from producer_core.interceptors import ProducerInterceptor
@@ -135,20 +136,74 @@ def test_error_carries_key_value_and_rule():
 
 @pytest.mark.parametrize("key, suggestion", [
     ("linger", "linger.ms"), ("batch_size", "batch.size"),
-    ("compresion.type", "compression.type"), ("max.inflight.requests", None),
+    ("compresion.type", "compression.type"),
+    ("max.inflight.requests", "max.in.flight.requests.per.connection"),
     ("acks.all", "acks"),
 ])
 def test_unknown_keys_suggest_the_closest(key, suggestion):
+    assert suggest_key(key) == suggestion
     with pytest.raises(ConfigError, match=f"Unknown producer configuration '{key}'") as err:
-        ProducerConfig.from_dict({key: 1})
+        ProducerConfig.from_dict({key: 1}, strict=True)
     if suggestion:
-        assert f"did you mean {suggestion}?" in str(err.value)
+        assert f"did you mean `{suggestion}`?" in str(err.value)
 
 
 def test_unknown_key_without_a_near_match():
     with pytest.raises(ConfigError) as err:
-        ProducerConfig.from_dict({"zzzz": 1})
+        ProducerConfig.from_dict({"zzzz": 1}, strict=True)
     assert "did you mean" not in str(err.value)
+    assert "zzzz" in str(err.value)
+
+
+def test_unknown_keys_are_accepted_and_ignored_as_kafka_does():
+    """Kafka's AbstractConfig keeps unknown keys in originals and only logs them
+    (logUnused): a typo such as linger.msec silently does nothing."""
+    cfg = ProducerConfig.from_dict({"linger.msec": 50, "batch.size": 1000, "zzzz": "x"})
+    assert cfg.unknown_keys == ("linger.msec", "zzzz")
+    assert cfg.linger_ms == 5  # the default: the typo changed nothing
+    assert cfg.batch_size == 1000
+    assert "linger.msec" not in cfg.to_dict()
+    assert cfg.warnings == ("Kafka would ignore `linger.msec` — did you mean `linger.ms`?",
+                            "Kafka would ignore `zzzz` — it is not a producer setting")
+    assert cfg.unused_log == ("These configurations 'linger.msec,zzzz' were supplied but "
+                              "are not used yet.")
+    assert ProducerConfig.from_dict({"linger.ms": 1}).unknown_keys == ()
+    # kept across overrides, dropped when set to None
+    again = cfg.with_overrides({"linger.ms": 7})
+    assert again.unknown_keys == ("linger.msec", "zzzz") and again.linger_ms == 7
+    assert cfg.with_overrides({"linger.msec": None, "zzzz": None}).unknown_keys == ()
+
+
+def test_strict_names_every_unknown_key():
+    with pytest.raises(ConfigError) as err:
+        ProducerConfig.from_dict({"linger.msec": 5, "batch.sise": 1, "acks": "all"},
+                                 strict=True)
+    assert "'linger.msec', 'batch.sise'" in str(err.value)
+    assert "did you mean `batch.size`?" in str(err.value)
+
+
+def test_known_keys_keep_kafkas_validation_beside_unknown_ones():
+    with pytest.raises(ConfigError, match="linger.ms"):
+        ProducerConfig.from_dict({"linger.msec": 5, "linger.ms": -1})
+
+
+def test_python_keyword_names_stay_strict():
+    with pytest.raises(ConfigError, match="did you mean linger.ms"):
+        ProducerConfig(linger_msec=5)
+
+
+def test_the_simulation_logs_kafkas_unused_line():
+    from producer_core import Simulation
+
+    sim = Simulation(config={"linger.msec": 50}, topics={"t": 1}, seed=1)
+    snap = sim.snapshot()
+    assert snap["warnings"] == ["Kafka would ignore `linger.msec` — did you mean `linger.ms`?"]
+    texts = [e["text"] for e in snap["timeline"]["events"]]
+    assert "These configurations 'linger.msec' were supplied but are not used yet." in texts
+    seen = []
+    sim.events.subscribe(seen.append, ["config.unused"])
+    sim.reconfigure({"batch.size": 100})
+    assert [e.data["keys"] for e in seen] == [["linger.msec"]]
 
 
 def test_transactions_are_refused_as_a_simplification():
@@ -345,4 +400,5 @@ def test_arbitrary_input_is_accepted_or_refused_clearly(given):
         assert str(err)
         return
     assert ProducerConfig.from_dict(cfg.to_dict()) == cfg
-    assert cfg.explicit == frozenset(given)
+    assert cfg.explicit == frozenset(k for k in given if k in CONFIG_KEYS)
+    assert cfg.unknown_keys == tuple(k for k in given if k not in CONFIG_KEYS)

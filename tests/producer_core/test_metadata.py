@@ -27,7 +27,8 @@ def response(leader: int, epoch: int, partitions: int = 2) -> MetadataResponse:
 
 
 def test_unknown_topic_times_out_after_max_block_naming_the_topic():
-    sim = Simulation(config={"max.block.ms": 2000}, topics={"orders": 2}, seed=1)
+    sim = Simulation(config={"max.block.ms": 2000}, topics={"orders": 2}, seed=1,
+                     auto_create_topics=False)
     t0 = sim.now_ms
     fut = sim.producer.send("nope", value=b"x")
     assert fut.done()
@@ -38,13 +39,31 @@ def test_unknown_topic_times_out_after_max_block_naming_the_topic():
 
 
 def test_send_async_to_an_unknown_topic_returns_after_max_block():
-    sim = Simulation(config={"max.block.ms": 500}, topics={"orders": 2}, seed=1)
+    sim = Simulation(config={"max.block.ms": 500}, topics={"orders": 2}, seed=1,
+                     auto_create_topics=False)
     returned = []
     sim.producer.send_async("ghost", b"x", on_return=lambda f, blocked: returned.append(
         (blocked, type(f.exception()).__name__)))
     assert returned == []
     sim.run_for(600)
     assert returned == [(500, "KafkaTimeoutError")]
+
+
+def test_a_misspelled_topic_is_auto_created_not_a_max_block_wait():
+    """Kafka 4.x producer + broker defaults: the metadata request allows auto-creation,
+    the broker creates the topic (num.partitions 1) and the send succeeds after a
+    metadata retry — the 60 s block happens only with auto-creation off."""
+    sim = Simulation(topics={"orders": 2}, seed=1)
+    t0 = sim.now_ms
+    fut = sim.producer.send("ordres", value=b"x")
+    sim.producer.flush()
+    assert fut.result().topic == "ordres" and fut.result().partition == 0
+    assert sim.now_ms - t0 < 1000  # one metadata retry (retry.backoff.ms), not max.block.ms
+    assert sim.cluster.topics() == {"orders": 2, "ordres": 1}
+    snap = sim.snapshot()
+    assert {p["topic"] for p in snap["cluster"]["partitions"]} == {"orders", "ordres"}
+    texts = [e["text"] for e in snap["timeline"]["events"]]
+    assert "topic ordres auto-created with 1 partition(s)" in texts
 
 
 def test_an_explicit_partition_out_of_range_raises_at_the_call():

@@ -106,3 +106,22 @@ def test_percentiles_in_one_pass_agree_with_single_ones():
     total = sum(hist.values())
     qs = (0.5, 0.99, 0.01, 0.95, 1.0)
     assert percentiles(hist, total, qs) == [percentile(hist, total, q) for q in qs]
+
+
+def test_record_size_metrics_are_kafkas_upper_bound_estimate():
+    """record-size-avg/-max come from ProducerBatch.maxRecordSize, which Kafka sets to
+    AbstractRecords.estimateSizeInBytesUpperBound of each appended record — 61 + 21 +
+    key, value and headers — not the record's encoded length; the avg is over batches."""
+    from producer_core.records import estimate_batch_size_upper_bound
+
+    sim = Simulation(config={"linger.ms": 0}, topics={"t": 1}, seed=1)
+    sim.producer.send("t", key=b"k" * 10, value=b"v" * 100, partition=0)
+    sim.producer.flush()
+    sim.producer.send("t", value=b"w" * 300, headers=[("h", b"12345")], partition=0)
+    sim.producer.flush()
+    small = estimate_batch_size_upper_bound(b"k" * 10, b"v" * 100)
+    big = estimate_batch_size_upper_bound(None, b"w" * 300, [("h", b"12345")])
+    assert small == 61 + 21 + (1 + 10) + (2 + 100) + 1  # key, value varints; 0 headers
+    m = sim.producer.metrics()
+    assert m["record-size-max"] == big
+    assert m["record-size-avg"] == (small + big) / 2

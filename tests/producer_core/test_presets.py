@@ -127,5 +127,5 @@ def test_incident_fixed_keeps_the_application_answering():
     assert app["blocked_threads"] == 0 and app["buffer_exhausted"] == 0
     assert _pool_used_mb(sim) < 60  # delivery.timeout.ms frees the stuck batches' memory
     # records for the broken partitions fail fast and visibly; the rest get through
-    assert app["errors"].get("DeliveryTimeoutError", 0) > 1000
+    assert app["errors"].get("KafkaTimeoutError", 0) > 1000
     assert app["acked"] - mid["acked"] > 20_000  # 2/3 of 2000 records/s for 20 s

@@ -41,7 +41,6 @@ def with_change(path: str, value):
     ("workload.0.keys", "zipf", r"workload\[0\]\.keys: zipf needs a key count"),
     ("workload.0.keys", "hash:4", r"workload\[0\]\.keys: unknown key distribution"),
     ("workload.0.data", "xml", r"workload\[0\]\.data"),
-    ("workload.0.topic", "payments", r"workload\[0\]\.topic: unknown topic 'payments'"),
     ("workload.0.colour", "red", r"workload\[0\]\.colour: unknown field"),
     ("workload.0.pattern", "wavy", r"workload\[0\]\.pattern"),
     ("workload.0.stop_ms", -1, r"workload\[0\]\.stop_ms"),
@@ -54,7 +53,7 @@ def with_change(path: str, value):
     ("cluster.network", {"rtt_ms": -2}, r"cluster\.network\.rtt_ms"),
     ("cluster.racks", 2, r"cluster\.racks: unknown field"),
     ("config", {"linger.ms": -1}, r"config\.linger\.ms: .*linger\.ms"),
-    ("config", {"batch.sise": 1}, r"config.*batch\.sise"),
+    ("cluster.auto_create_topics", "yes", r"cluster\.auto_create_topics: must be true or false"),
     ("duration_ms", 0, r"duration_ms"),
     ("seed", "x", r"seed"),
     ("surprise", 1, r"surprise: unknown field"),
@@ -62,6 +61,27 @@ def with_change(path: str, value):
 def test_errors_name_the_path_value_and_rule(path, value, message):
     with pytest.raises(ScenarioError, match=message):
         Scenario.from_dict(with_change(path, value))
+
+
+def test_a_workload_topic_the_cluster_lacks_is_auto_created_unless_turned_off():
+    """Kafka's brokers default to auto.create.topics.enable=true (num.partitions 1)."""
+    d = with_change("workload.0.topic", "payments")
+    sim = Scenario.from_dict(d).run(until_ms=500)
+    assert sim.cluster.topics()["payments"] == 1
+    assert sim.producer.metrics()["record-send-total"] > 0
+    d["cluster"]["auto_create_topics"] = False
+    with pytest.raises(ScenarioError,
+                       match=r"workload\[0\]\.topic: unknown topic 'payments'.*auto_create"):
+        Scenario.from_dict(d)
+    assert Scenario.from_dict(with_change("cluster.auto_create_topics", False)).to_dict()[
+        "cluster"]["auto_create_topics"] is False
+
+
+def test_unknown_config_keys_are_accepted_as_kafka_accepts_them():
+    sc = Scenario.from_dict(with_change("config", {"batch.sise": 1, "linger.ms": 2}))
+    sim = sc.build()
+    assert sim.producer.config.unknown_keys == ("batch.sise",)
+    assert sim.producer.config.batch_size == 16384
 
 
 def test_round_trip_through_to_dict():

@@ -234,7 +234,7 @@ def test_acks_all_waits_for_enough_in_sync_replicas():
     sim.producer.flush()
     err = fut.exception()
     assert err is not None
-    assert type(err).__name__ in ("NotEnoughReplicasError", "DeliveryTimeoutError")
+    assert type(err).__name__ in ("NotEnoughReplicasError", "KafkaTimeoutError")
 
 
 def test_idempotent_retries_after_a_lost_response_do_not_duplicate(stored):

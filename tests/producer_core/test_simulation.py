@@ -38,8 +38,9 @@ def test_config_may_be_a_dict_or_a_producer_config_and_is_validated():
     a = Simulation(config={"linger.ms": 10}, seed=1)
     b = Simulation(config=ProducerConfig.from_dict({"linger.ms": 10}), seed=1)
     assert a.producer.config == b.producer.config
-    with pytest.raises(ConfigError, match="batch.sise"):
-        Simulation(config={"batch.sise": 1})
+    assert Simulation(config={"batch.sise": 1}).config.unknown_keys == ("batch.sise",)
+    with pytest.raises(ConfigError, match="batch.size"):
+        Simulation(config={"batch.size": -1})
     with pytest.raises(TypeError, match="ProducerConfig or a dict"):
         Simulation(config=[("linger.ms", 1)])
 

@@ -214,7 +214,15 @@ def test_bad_specs_name_the_field(spec, field):
         WorkloadSpec.from_dict(spec)
 
 
-def test_unknown_topic_is_refused_at_attach():
-    sim = sim_with()
+def test_unknown_topic_is_refused_at_attach_without_auto_creation():
+    sim = Simulation(topics={"orders": 3}, seed=1, auto_create_topics=False)
     with pytest.raises(WorkloadError, match="unknown topic 'ordres'"):
         sim.add_workload({"topic": "ordres"})
+
+
+def test_a_workload_to_a_new_topic_auto_creates_it():
+    sim = Simulation(topics={"orders": 3}, seed=1)
+    sim.add_workload({"topic": "ordres", "rate": 1000, "records": 50})
+    sim.run_for(2000)
+    assert sim.cluster.topics()["ordres"] == 1
+    assert sim.producer.metrics()["record-send-total"] == 50

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .engine import FixError, RunStats, cached_run, parse_fix
+from .engine import FixError, RunStats, cached_run, fix_warnings, parse_fix
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Grade:
     feedback: list = field(default_factory=list)
     summary: str = ""
     error: str = ""
+    warnings: list = field(default_factory=list)  # keys of the fix Kafka would ignore
 
     def as_dict(self) -> dict:
         return {"passed": self.passed, "causes_ok": self.causes_ok,
@@ -73,6 +74,7 @@ def grade(page, causes: list[str], fix_text: str, attempt: int = 1) -> Grade:
         g.error = str(exc)
         return g
     g.fix = fix
+    g.warnings = fix_warnings(fix)
     duration = int(spec.get("measure_ms", 5000))
     healthy = _row(_baseline(spec["healthy"], duration))
     degraded = _row(_baseline(spec["degraded"], duration))

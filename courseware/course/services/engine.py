@@ -155,6 +155,14 @@ def parse_fix(fix_text: str, preset_id: str) -> dict:
     return fix
 
 
+def fix_warnings(fix: dict) -> list[str]:
+    """"Kafka would ignore `linger.msec` — did you mean `linger.ms`?" for each key of a
+    learner's fix Kafka does not know (Kafka accepts and ignores them, so do we)."""
+    from producer_core.config import ProducerConfig
+
+    return list(ProducerConfig.from_dict(fix).warnings)
+
+
 _CACHE: OrderedDict[str, RunStats] = OrderedDict()
 _CACHE_SIZE = 32
 

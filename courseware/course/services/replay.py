@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .engine import FixError, RunStats, cached_run, parse_fix
+from .engine import FixError, RunStats, cached_run, fix_warnings, parse_fix
 
 PRESET = "incident"
 REPLAY_MS = 65_000
@@ -27,6 +27,7 @@ class Replay:
     rows: list = field(default_factory=list)
     summary: str = ""
     error: str = ""
+    warnings: list = field(default_factory=list)  # keys of the fix Kafka would ignore
 
 
 def outage_end_ms() -> int:
@@ -88,6 +89,7 @@ def replay(fix_text: str) -> Replay:
         out.error = f"that setting would not start a producer: {str(exc)[:300]}"
         return out
     out.fix = fix
+    out.warnings = fix_warnings(fix)
     before, after = _baseline(), _row(st)
     end_of_outage = outage_end_ms()
     postponed = after["full_at"] is not None and after["full_at"] < end_of_outage

@@ -40,6 +40,9 @@ class Verdict:
     message: str = ""
     output: str = ""
     replay: dict | None = None
+    # "Kafka would ignore `linger.msec` — did you mean `linger.ms`?" per unknown key of a
+    # learner's config: Kafka accepts such keys silently, so the verdict says so aloud
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,14 +60,31 @@ def goal(name: str, passed: bool, weight: float, message: str, *,
     return Goal(name, passed, round(weight * share, 3), float(weight), message)
 
 
-def graded(goals: list[Goal], output: str = "", replay: dict | None = None) -> Verdict:
+def graded(goals: list[Goal], output: str = "", replay: dict | None = None,
+           warnings: list[str] | None = None) -> Verdict:
     total = sum(g.max_points for g in goals) or 1.0
     score = round(sum(g.points for g in goals) / total, 4)
     failed = [g.name for g in goals if not g.passed]
     msg = ("All goals met." if not failed
            else f"{len(goals) - len(failed)} of {len(goals)} goals met; not yet: "
                 f"{', '.join(failed)}.")
-    return Verdict("graded", score, goals, msg, output[:OUTPUT_CAP], replay)
+    warnings = list(warnings or [])
+    if warnings:
+        msg = " ".join(f"⚠ {w}." for w in warnings) + " " + msg
+    return Verdict("graded", score, goals, msg, output[:OUTPUT_CAP], replay, warnings)
+
+
+def config_warnings(config: object) -> list[str]:
+    """The "Kafka would ignore …" warnings of a learner's config (empty if it has none or
+    is not a valid config — validation reports that)."""
+    from producer_core import ProducerConfig
+
+    if not isinstance(config, dict):
+        return []
+    try:
+        return list(ProducerConfig.from_dict(config).warnings)
+    except Exception:  # noqa: BLE001 - invalid configs are reported by the grader itself
+        return []
 
 
 def invalid(message: str) -> Verdict:

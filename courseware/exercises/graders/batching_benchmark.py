@@ -18,6 +18,7 @@ from courseware.exercises.graders.base import (
     Limits,
     Verdict,
     close,
+    config_warnings,
     goal,
     graded,
     run_workload,
@@ -104,7 +105,8 @@ class BatchingBenchmark(CodeGrader):
         goals = self._part_a(variant, data.get("table")) + self._part_b(variant,
                                                                          data.get("answer"))
         return graded(goals, out, replay={"preset": None, "config": self._replay_config(data),
-                                          "seed": variant["sim_seed"], "at_ms": 0})
+                                          "seed": variant["sim_seed"], "at_ms": 0},
+                      warnings=config_warnings(data.get("answer")))
 
     @staticmethod
     def _replay_config(data: dict) -> dict:

@@ -15,6 +15,7 @@ from random import Random
 from courseware.exercises.graders.base import (
     SandboxResult,
     Verdict,
+    config_warnings,
     goal,
     graded,
     invalid,
@@ -121,7 +122,8 @@ class CompressionComparison:
                               f"{codec} costs {used:.2f} µs of producer CPU per record "
                               f"(budget {v['cpu_budget_us']:.2f} µs)."))
         return graded(goals, replay={"preset": None, "config": config,
-                                     "seed": v["sim_seed"], "at_ms": 0})
+                                     "seed": v["sim_seed"], "at_ms": 0},
+                      warnings=config_warnings(config))
 
 
 GRADER = CompressionComparison()
