@@ -763,7 +763,8 @@
     el.innerHTML = METRICS.map(function (m, i) {
       var help = m.key && METRIC_HELP[m.key] ? METRIC_HELP[m.key] + (m.hint ? " — " + m.hint : "") : (m.hint || "");
       return '<div class="metric' + (m.wide ? " wide" : "") + '" data-metric="' + esc(m.key || m.label) + '" title="' + esc(help) + '">' +
-        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div></div>';
+        '<div class="mname">' + esc(m.label) + '</div><div class="mval" id="mval-' + i + '">–</div><div class="spark" id="spark-' + i + '"></div>' +
+        (m.inst ? '<div class="mnote" id="warmup"></div>' : "") + "</div>";
     }).join("");
     plots = METRICS.map(function (m, i) {
       var n = m.keys ? 3 : m.app || m.inst ? 2 : 1, holder = $("spark-" + i);
