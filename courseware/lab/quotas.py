@@ -104,7 +104,7 @@ class Quotas:
                 self._prune(table)
             share = table[key] = _Share(commands=TokenBucket(rate, 2 * rate))
             if rebuild_rate is not None:
-                share.rebuilds = TokenBucket(rebuild_rate, 3.0)
+                share.rebuilds = TokenBucket(rebuild_rate, max(3.0, 2 * rebuild_rate))
         return share
 
     @staticmethod

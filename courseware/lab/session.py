@@ -40,7 +40,6 @@ MAX_VALUE_BYTES = 16384  # random / fixed values; a workload pre-generates ~2,00
 MAX_GENERATED_VALUE_BYTES = 4096  # json-* and text values take ~0.3 µs per byte to generate
 MAX_BYTES_PER_S = 50_000_000  # records/s × value bytes of one lab
 MAX_KEYS = 100_000  # uniform:N / zipf:N (the keys are pre-built)
-MAX_OVERRIDES = 64  # explicit settings a learner may hold at once
 MAX_TOPICS = 8
 
 
@@ -341,9 +340,6 @@ class LabSession:
         for key in cmd.args.get("unset", []):
             overrides.pop(key, None)
         merged.update(overrides)
-        if len(overrides) > MAX_OVERRIDES:
-            raise CommandError("invalid", f"a lab keeps at most {MAX_OVERRIDES} changed "
-                                          f"settings; unset some first", cmd.ref)
         try:
             cfg = ProducerConfig.from_dict(merged)
         except Exception as exc:  # noqa: BLE001 - engine errors become replies
