@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -431,6 +432,10 @@ class LabRegistry:
         builds hold the GIL in turns with the loop, and more threads would starve it.
         """
         if self._executor is None:
+            # A thread that computes holds the GIL for the whole switch interval (5 ms by
+            # default) each time the loop thread asks for it back — after every socket
+            # write.  1 ms keeps the loop's many short turns from queueing behind builds.
+            sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
             self._executor = ThreadPoolExecutor(
                 max_workers=int(_setting("LAB_BUILD_THREADS", 2)), thread_name_prefix="lab-build")
         self.builds_pending += 1
