@@ -354,12 +354,12 @@ def report(r: dict) -> None:
         ("http_5xx", f"{five} of {sum(codes.values()):,} requests {codes}"),
         ("http_dropped", str(codes.get("0", 0))),
         ("tracebacks", str(r["tracebacks"])),
-        ("other_gap_s", f"{r['other_learner']['worst_gap_s']:.2f} "
+        ("other_gap_s", (f"{r['other_learner']['worst_gap_s']:.2f} "
                         f"({r['other_learner']['frames']} frames; load average "
-                        f"{r['other_learner']['load_avg'][0]:.1f})"),
+                        f"{r['other_learner']['load_avg'][0]:.1f})")),
         ("other_gap_loop_cpu_s", f"{r['other_learner']['worst_gap_loop_cpu_s']:.2f}"),
-        ("rss_growth_after_warmup_mib", f"{r['rss_mib']['growth_after_warmup']:.1f} "
-                                        f"({r['rss_mib']})"),
+        ("rss_growth_after_warmup_mib", (f"{r['rss_mib']['growth_after_warmup']:.1f} "
+                                        f"({r['rss_mib']})")),
     ]
     for name, value in rows:
         flag = "FAIL" if name in r["failures"] else "ok"
