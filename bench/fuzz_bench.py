@@ -147,7 +147,11 @@ async def watcher(browser: Browser, stop: asyncio.Event, started, pid: int | Non
     ws = await browser.open_lab("/ws/lab/main/")
     last, worst, frames, slow, t0 = None, 0.0, 0, [], time.time()
     cpu_last, cpu_worst = None, 0.0
+    pinged = time.monotonic()
     while not stop.is_set():
+        if time.monotonic() - pinged > 20:  # as lab.js does: a silent viewer is dropped at 90 s
+            pinged = time.monotonic()
+            await ws.send({"type": "ping"})
         try:
             text = await asyncio.wait_for(ws.recv(), 1)
         except TimeoutError:
@@ -242,6 +246,38 @@ async def ws_fuzz(browsers: list[Browser], total: int, seed: int, per_s: float =
             "closed_by_server": [c for r in results for c in r["closed"]]}
 
 
+async def heaviest_at_once(browsers: list[Browser], seconds: float = 8.0) -> None:
+    """Warm-up: every fuzzing learner's labs on the heaviest preset the fuzz can pick, at the
+    same time, until their buffer pools are full.  A lab's memory is bounded by its
+    ``buffer.memory`` (records wait in the accumulator as Python objects: ~120 MiB for a full
+    32 MiB pool), so the high-water mark of RSS is reached here, not by the chance of how
+    many labs the fuzz happens to make heavy at once later."""
+    heavy = "lesson-debug-degraded"
+    socks = []
+    for i, b in enumerate(browsers):
+        for path in ("/ws/lab/main/?preset=lesson-flow", "/ws/lab/embed-lesson-flow/"):
+            if (i % 2 == 1) == path.startswith("/ws/lab/main/"):
+                ws = await b.open_lab(path)
+                await ws.send({"type": "preset", "id": heavy, "ref": "warm"})
+                socks.append(ws)
+
+    async def drain(ws: WSClient) -> None:
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionError:
+            pass
+
+    readers = [asyncio.get_running_loop().create_task(drain(ws)) for ws in socks]
+    await asyncio.sleep(seconds)
+    for ws in socks:
+        await ws.send({"type": "preset", "id": "lesson-flow", "ref": "back"})
+    await asyncio.sleep(2.0)
+    for task, ws in zip(readers, socks):
+        task.cancel()
+        ws.close()
+
+
 def _http_one(browser: Browser, rng: Random) -> int:
     if rng.random() < 0.15:
         path = rng.choice(POSTS)
@@ -288,6 +324,7 @@ async def _run(base: str, pid: int, n_ws: int, n_http: int, seed: int) -> dict:
     # The same learners throughout: warm-up builds their labs and every preset the fuzz may
     # switch to once, and loads every page once; after it, RSS should stay flat.
     browsers = [Browser(base) for _ in range(11)]
+    await heaviest_at_once(browsers)
     await ws_fuzz(browsers, max(200, n_ws // 20), seed + 1)
     await asyncio.to_thread(http_fuzz, base, max(100, n_http // 20), seed + 1)
     sampler.mark("warm")

@@ -119,7 +119,7 @@ async def drive(ws: WSClient, rng: Random, seconds: float, accel: float) -> dict
 
 
 async def learner_soak(base: str, pid: int, minutes: float, accel: float,
-                       seed: int = 7) -> dict:
+                       seed: int = 7, min_passes: int = 1) -> dict:
     """One learner through every page and lab, again and again."""
     rng, browser = Random(seed), Browser(base)
     pages = await asyncio.to_thread(site_pages, browser)
@@ -127,7 +127,7 @@ async def learner_soak(base: str, pid: int, minutes: float, accel: float,
     sampler = asyncio.get_running_loop().create_task(curve.run(stop, 2.0))
     deadline = time.monotonic() + minutes * 60 / accel
     passes, loads, labs, answered, sent, statuses = 0, 0, 0, 0, 0, {}
-    while time.monotonic() < deadline or passes == 0:
+    while time.monotonic() < deadline or passes < min_passes:
         for page in pages:
             status, body, _ = await asyncio.to_thread(browser.get, page)
             statuses[status] = statuses.get(status, 0) + 1
@@ -142,7 +142,7 @@ async def learner_soak(base: str, pid: int, minutes: float, accel: float,
                 labs += 1
                 answered += r["answered"]
                 sent += r["sent"]
-            if passes and time.monotonic() > deadline:
+            if passes >= min_passes and time.monotonic() > deadline:
                 break
         passes += 1
         if passes == 1:
@@ -195,14 +195,17 @@ async def one_lab_soak(base: str, pid: int, minutes: float, accel: float) -> dic
 
 
 def run(minutes: float = 60, accel: float = 10, one_lab: bool = False,
-        tmp: Path | None = None) -> dict:
+        tmp: Path | None = None, min_passes: int = 1) -> dict:
     from tests.conftest import start_daphne, stop_process
 
     with tempfile.TemporaryDirectory() as scratch:
         proc, base = start_daphne(Path(tmp or scratch))
         try:
-            job = one_lab_soak if one_lab else learner_soak
-            result = asyncio.run(job(base, proc.pid, minutes, accel))
+            if one_lab:
+                result = asyncio.run(one_lab_soak(base, proc.pid, minutes, accel))
+            else:
+                result = asyncio.run(learner_soak(base, proc.pid, minutes, accel,
+                                                  min_passes=min_passes))
         finally:
             stop_process(proc)
     result["flat"] = result["rss"]["growth_after_warmup_mib"] < FLAT_MIB

@@ -1,0 +1,21 @@
+"""Bounded memory (issues 7 and 8), the short version of ``python -m bench soak``: one
+learner goes through every page and every lab of the site (driving each lab: speed, config,
+faults, steps, workload changes, resets) three times against a live daphne; after the first
+pass daphne's RSS stays flat."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import soak_bench
+
+pytestmark = [pytest.mark.live_soak]
+
+
+def test_one_learner_through_every_page_and_lab_leaves_rss_flat(tmp_path):
+    r = soak_bench.run(minutes=0, accel=20, tmp=tmp_path, min_passes=3)
+    print("RSS curve (s:MiB):", r["curve"], r["rss"])
+    assert r["passes"] >= 3 and r["labs_driven"] >= 3 * 20  # every lab of the site, thrice
+    assert r["pages"] >= 20 and not [c for c in r["http"] if c >= 500], r["http"]
+    assert r["answered"] >= 0.9 * r["commands"]  # (the last answers of a closed tab may be lost)
+    assert r["rss"]["growth_after_warmup_mib"] < soak_bench.FLAT_MIB, r["curve"]
