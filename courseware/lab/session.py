@@ -32,7 +32,8 @@ SPEED_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 
 MAX_QUEUE_BOXES = 8
 MAX_TIMELINE_BATCHES = 200
 MAX_ARRIVALS = 400
-LOG_RETENTION_BATCHES = 1000  # per partition, in live labs (batch runs keep every batch)
+LOG_RETENTION_BATCHES = 1000  # per partition, in live labs, at most (batch runs keep all)
+LOG_RETENTION_BYTES = 4 * 1024 * 1024  # per lab: fewer batches per partition when they are big
 MAX_EVENTS = 100
 MAX_STEP_ENGINE_STEPS = 5000  # a 1,000-event step costs tens of ms of CPU, never seconds
 # What one lab may ask of the process (issue 8: every accepted command has a bounded cost).
@@ -108,7 +109,7 @@ class LabSession:
         self._check_rate(scenario)
         sim = Scenario.from_dict(scenario).build(seed=seed)
         # A lab can run for hours: keep a window of each partition's log, not all of it.
-        sim.cluster.set_log_retention(LOG_RETENTION_BATCHES)
+        sim.cluster.set_log_retention(log_retention(scenario))
         return sim
 
     def prepare(self, cmd: Command) -> None:
@@ -349,6 +350,7 @@ class LabSession:
         except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         self.overrides = overrides
+        self.sim.cluster.set_log_retention(log_retention(self._scenario_dict()))
         return {"config": cmd.args.get("set", {}), "unset": cmd.args.get("unset", [])}
 
     def _with_workload(self, args: dict) -> dict:
@@ -472,6 +474,19 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+
+def log_retention(scenario: dict) -> int:
+    """Batches kept per partition so that a lab's logs stay near ``LOG_RETENTION_BYTES``
+    (a count alone let 16 KB values keep ~100 MB per lab): between 10 and 1,000."""
+    topics = (scenario.get("cluster") or {}).get("topics") or {}
+    partitions = sum(n for n in topics.values() if isinstance(n, int)) or 1
+    batch = (scenario.get("config") or {}).get("batch.size", 16384)
+    batch = batch if isinstance(batch, int) and batch > 0 else 16384
+    value = max((int(w.get("value_bytes") or 0) for w in scenario.get("workload") or []),
+                default=0)
+    per_batch = min(max(batch, value + 100), 1 << 20)
+    return max(10, min(LOG_RETENTION_BATCHES, LOG_RETENTION_BYTES // (partitions * per_batch)))
 
 
 def _build_key(scenario: dict, seed: int) -> str:

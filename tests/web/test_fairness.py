@@ -276,3 +276,15 @@ def test_topics_the_learner_stops_using_do_not_pile_up():
     for i in range(20):
         session.apply(Command("workload", {"topic": f"t{i}", "rate": 100}))
     assert set(session.scenario["cluster"]["topics"]) == preset_topics | {"t19"}
+
+
+def test_a_labs_broker_logs_stay_near_their_byte_budget_with_big_values():
+    from courseware.lab.session import LOG_RETENTION_BYTES
+
+    session = LabSession("t.x", preset="lesson-flow")
+    session.apply(Command("workload", {"value_bytes": 16384, "data": "random", "rate": 2000}))
+    session._run_until(20_000, budget_steps=10**9)
+    cluster = session.sim.cluster
+    stored = sum(len(b) for tp in cluster.logs for b in cluster.log(tp.topic, tp.partition))
+    assert stored <= 2 * LOG_RETENTION_BYTES
+    assert any(cluster.log_start_offset(tp.topic, tp.partition) > 0 for tp in cluster.logs)
