@@ -90,6 +90,9 @@ async def drive(ws: WSClient, rng: Random, seconds: float, accel: float) -> dict
                 answered += 1
 
     reader = asyncio.get_running_loop().create_task(read())
+    t0 = time.monotonic()
+    while not frames and time.monotonic() - t0 < 60:  # the lab is built: now use it
+        await asyncio.sleep(0.05)
     actions = [
         {"type": "speed", "value": 10.0}, {"type": "speed", "value": 0.1},
         {"type": "speed", "value": 1.0},
@@ -110,7 +113,9 @@ async def drive(ws: WSClient, rng: Random, seconds: float, accel: float) -> dict
             ref += 1
             await ws.send({**rng.choice(actions), "ref": ref})
             sent += 1
-        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        while answered < sent and time.monotonic() - t0 < 15:  # every answer, then leave
+            await asyncio.sleep(0.05)
     except ConnectionError:
         pass
     reader.cancel()

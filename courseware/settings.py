@@ -188,6 +188,8 @@ LAB_MAX_SOCKETS_PER_SESSION = int(os.environ.get("LAB_MAX_SOCKETS_PER_SESSION", 
 LAB_MAX_SOCKETS_PER_IP = int(os.environ.get("LAB_MAX_SOCKETS_PER_IP", "256"))
 LAB_MAX_LABS_PER_SESSION = int(os.environ.get("LAB_MAX_LABS_PER_SESSION", "8"))
 LAB_MAX_LABS_PER_IP = int(os.environ.get("LAB_MAX_LABS_PER_IP", "48"))
+# unwatched (frozen) labs a session keeps beyond those it watches; older ones are stopped
+LAB_KEEP_UNWATCHED_PER_SESSION = int(os.environ.get("LAB_KEEP_UNWATCHED_PER_SESSION", "2"))
 # Bounded work: commands waiting for answers per socket, how long an answer may take, and the
 # threads that build simulations off the event loop.
 LAB_MAX_PENDING = int(os.environ.get("LAB_MAX_PENDING", "8"))

@@ -527,10 +527,31 @@ class LabRegistry:
             self.labs[lab_id] = runner
             return runner
 
+    @property
+    def keep_unwatched(self) -> int:
+        return int(_setting("LAB_KEEP_UNWATCHED_PER_SESSION", 2))
+
+    async def trim_unwatched(self, owner: str | None = None) -> int:
+        """Stop a session's unwatched labs beyond its newest ``LAB_KEEP_UNWATCHED_PER_SESSION``
+        (a learner going through the lessons leaves a frozen lab per page; a heavy one holds
+        its whole ``buffer.memory`` of records).  The kept ones survive a reload or "back"."""
+        stopped = 0
+        owners = {owner} if owner else {r.owner for r in self.labs.values()}
+        for who in owners:
+            idle = sorted(((r.last_viewer_ms, lab_id) for lab_id, r in self.labs.items()
+                           if r.owner == who and not r.viewers), reverse=True)
+            for _, lab_id in idle[self.keep_unwatched:]:
+                runner = self.labs.pop(lab_id)
+                if runner.loop is asyncio.get_running_loop():
+                    await runner.stop()
+                stopped += 1
+        return stopped
+
     async def _make_room(self, lab_id: str, address: str | None) -> None:
         """Fair shares first, then the process's cap: a session (or address) past its share
         gives up its own longest-unwatched lab; only the process cap evicts anyone's."""
         owner = lab_id.rsplit(".", 1)[0]
+        await self.trim_unwatched(owner)
         for mine, limit, message in (
                 (lambda r: r.owner == owner, self.max_session_labs, session_capacity_message),
                 (lambda r: address is not None and r.address == address,
@@ -585,6 +606,7 @@ class LabRegistry:
             await asyncio.sleep(5)
             try:
                 await self.reap()
+                await self.trim_unwatched()
             except Exception:
                 log.exception("lab reaper failed")
 

@@ -288,3 +288,17 @@ def test_a_labs_broker_logs_stay_near_their_byte_budget_with_big_values():
     stored = sum(len(b) for tp in cluster.logs for b in cluster.log(tp.topic, tp.partition))
     assert stored <= 2 * LOG_RETENTION_BYTES
     assert any(cluster.log_start_offset(tp.topic, tp.partition) > 0 for tp in cluster.logs)
+
+
+async def test_a_learner_going_through_lessons_keeps_only_a_few_frozen_labs(lab_registry):
+    key = await make_session_key()
+    for preset in ("lesson-flow", "lesson-linger", "lesson-metrics", "lesson-buffer"):
+        sock, _ = await open_lab(key, f"/ws/lab/embed-{preset}/")
+        await first_frame(sock)
+        await sock.comm.disconnect()  # on to the next page
+    last, _ = await open_lab(key, "/ws/lab/embed-lesson-spring/")
+    await first_frame(last)
+    slots = sorted(lab_id.rsplit(".", 1)[1] for lab_id in lab_registry.labs)
+    # the watched one and the two most recently left; the older ones were stopped
+    assert slots == ["embed-lesson-buffer", "embed-lesson-metrics", "embed-lesson-spring"]
+    await last.comm.disconnect()

@@ -17,5 +17,5 @@ def test_one_learner_through_every_page_and_lab_leaves_rss_flat(tmp_path):
     print("RSS curve (s:MiB):", r["curve"], r["rss"])
     assert r["passes"] >= 3 and r["labs_driven"] >= 3 * 20  # every lab of the site, thrice
     assert r["pages"] >= 20 and not [c for c in r["http"] if c >= 500], r["http"]
-    assert r["answered"] >= 0.9 * r["commands"]  # (the last answers of a closed tab may be lost)
+    assert r["answered"] == r["commands"]  # every command of every lab answered
     assert r["rss"]["growth_after_warmup_mib"] < soak_bench.FLAT_MIB, r["curve"]
