@@ -12,7 +12,8 @@ BENCHES = {"send": "bench.send_bench", "sweep": "bench.sweep_bench",
            "rooms": "bench.room_bench",
            "sandbox": "bench.sandbox_bench",
            "grading": "bench.grading_bench",
-           "fuzz": "bench.fuzz_bench"}
+           "fuzz": "bench.fuzz_bench",
+           "classroom": "bench.classroom_bench", "soak": "bench.soak_bench"}
 
 
 def run_one(name: str, rest: list[str]) -> int:

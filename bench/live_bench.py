@@ -20,97 +20,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import re
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-# ---- a minimal RFC 6455 client on asyncio streams (no extra dependency) ----------------
-
-class WSClient:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def connect(cls, host: str, port: int, path: str, cookie: str) -> WSClient:
-        reader, writer = await asyncio.open_connection(host, port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: http://{host}:{port}\r\nCookie: {cookie}\r\n\r\n").encode())
-        await writer.drain()
-        status = await reader.readline()
-        if b" 101 " not in status:
-            raise RuntimeError(f"handshake refused: {status!r}")
-        while (await reader.readline()) not in (b"\r\n", b""):
-            pass
-        return cls(reader, writer)
-
-    async def send(self, obj) -> None:
-        data = json.dumps(obj).encode()
-        mask = os.urandom(4)
-        n = len(data)
-        head = bytes([0x81])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        self.writer.write(head + mask + masked)
-        await self.writer.drain()
-
-    async def recv(self) -> str:
-        """The next text message (answers pings, skips other control frames)."""
-        parts = []
-        while True:
-            b1, b2 = await self.reader.readexactly(2)
-            n = b2 & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", await self.reader.readexactly(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-            payload = await self.reader.readexactly(n)
-            opcode = b1 & 0x0F
-            if opcode == 0x9:  # ping -> pong
-                mask = os.urandom(4)
-                self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask +
-                                  bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-                continue
-            if opcode == 0x8:
-                raise ConnectionError("closed by server")
-            if opcode in (0x1, 0x0):
-                parts.append(payload)
-                if b1 & 0x80:
-                    return b"".join(parts).decode()
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-def new_session_cookie(base: str) -> str:
-    with urllib.request.urlopen(base + "/lab/", timeout=10) as resp:
-        cookies = resp.headers.get_all("Set-Cookie") or []
-    for c in cookies:
-        m = re.match(r"(sessionid=[^;]+)", c)
-        if m:
-            return m.group(1)
-    raise RuntimeError("no session cookie from /lab/")
-
+# the WebSocket client and session helper live in bench/wsclient.py (shared by the benches)
+from bench.wsclient import WSClient, cpu_seconds, new_session_cookie
 
 # ---- 1. frames in-process ------------------------------------------------------------------
 
@@ -163,7 +87,6 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str, int]:
     from tests.conftest import start_daphne  # the same helper the browser tests use
 
     proc, url = start_daphne(tmp, extra_env={"LAB_MAX_SESSIONS": "500",
-                                             "LAB_MAX_TOTAL_RATE": "100000000",
                                              "LAB_WS_RATE": "1000"}, worker=False)
     return proc, url, int(url.rsplit(":", 1)[1])
 
@@ -222,12 +145,6 @@ class Viewer:
     def stop(self) -> None:
         self.task.cancel()
         self.ws.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), to tell how much CPU it got."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run_labs(base: str, port: int, n: int, preset: str, seconds: float,

@@ -180,7 +180,23 @@ LAB_MAX_RATE = int(os.environ.get("LAB_MAX_RATE", "100000"))  # records/s of one
 # No cap on the process's total records/s: busy labs share the CPU and run slower (and say so).
 LAB_IDLE_SECONDS = int(os.environ.get("LAB_IDLE_SECONDS", "600"))  # reap labs nobody watches
 LAB_FRAME_HZ = float(os.environ.get("LAB_FRAME_HZ", "20"))  # frames per second (at most 30)
-LAB_WS_RATE = float(os.environ.get("LAB_WS_RATE", "20"))  # messages/s per connection (burst 2x)
+# Fair shares (courseware.lab.quotas): budgets shared by all sockets of a browser session and
+# by all sessions behind one client address; labs and sockets per session and per address.
+LAB_WS_RATE = float(os.environ.get("LAB_WS_RATE", "20"))  # messages/s per session (burst 2x)
+LAB_IP_RATE = float(os.environ.get("LAB_IP_RATE", "200"))  # messages/s per client address
+LAB_REBUILD_RATE = float(os.environ.get("LAB_REBUILD_RATE", "0.5"))  # reset/preset/workload per s
+LAB_MAX_SOCKETS_PER_SESSION = int(os.environ.get("LAB_MAX_SOCKETS_PER_SESSION", "16"))
+LAB_MAX_SOCKETS_PER_IP = int(os.environ.get("LAB_MAX_SOCKETS_PER_IP", "256"))
+LAB_MAX_LABS_PER_SESSION = int(os.environ.get("LAB_MAX_LABS_PER_SESSION", "8"))
+LAB_MAX_LABS_PER_IP = int(os.environ.get("LAB_MAX_LABS_PER_IP", "48"))
+# unwatched (frozen) labs a session keeps beyond those it watches; older ones are stopped
+LAB_KEEP_UNWATCHED_PER_SESSION = int(os.environ.get("LAB_KEEP_UNWATCHED_PER_SESSION", "2"))
+# Bounded work: commands waiting for answers per socket, how long an answer may take, and the
+# threads that build simulations off the event loop.
+LAB_MAX_PENDING = int(os.environ.get("LAB_MAX_PENDING", "8"))
+LAB_COMMAND_TIMEOUT = float(os.environ.get("LAB_COMMAND_TIMEOUT", "10"))
+LAB_BUILD_THREADS = int(os.environ.get("LAB_BUILD_THREADS", "2"))
+LAB_MAX_PENDING_BUILDS = int(os.environ.get("LAB_MAX_PENDING_BUILDS", "8"))
 # Rooms (courseware.rooms): join attempts per client address (a token bucket per process)
 ROOM_JOIN_RATE = float(os.environ.get("ROOM_JOIN_RATE", "0.5"))  # per second, on average
 ROOM_JOIN_BURST = float(os.environ.get("ROOM_JOIN_BURST", "10"))

@@ -37,7 +37,7 @@ KAFKA_ERRORS = tuple(e.name for e in ErrorCode if e.name != "NONE")
 
 WORKLOAD_FIELDS: dict[str, tuple] = {
     "rate": (int, 0, 1_000_000),
-    "value_bytes": (int, 1, 1_048_576),
+    "value_bytes": (int, 1, 16384),  # the lab's own bound per data kind: session.py
     "threads": (int, 1, 64),
     "keys": (str,),
     "data": (str,),
@@ -254,10 +254,10 @@ def _workload(args: dict, ref: Any) -> dict:
         keys = clean["keys"]
         head, _, tail = keys.partition(":")
         ok = keys in ("none", "sequential") or (
-            head in ("uniform", "zipf") and tail.isdigit() and 1 <= int(tail) <= 1_000_000)
+            head in ("uniform", "zipf") and tail.isdigit() and 1 <= int(tail) <= 100_000)
         if not ok:
             raise CommandError("invalid", "keys must be none, sequential, uniform:N or zipf:N "
-                                          f"(N from 1 to 1000000), got {keys!r}", ref)
+                                          f"(N from 1 to 100000), got {keys!r}", ref)
     if "topic" in clean and not all(c.isalnum() or c in "._-" for c in clean["topic"]):
         raise CommandError("invalid", "topic names use letters, digits, '.', '_' and '-'", ref)
     return clean

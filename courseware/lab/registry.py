@@ -11,11 +11,22 @@ Ownership (see docs/PROTOCOL.md, "Several daphne processes"):
 * Before creating a lab a process claims it with a lease on the shared Redis
   (``LabRegistry.claim``): exactly one process wins; the others only talk to it.
 
-Caps: at most ``LAB_MAX_SESSIONS`` labs per process and at most ``LAB_MAX_RATE`` records/s
-per lab; idle labs (no viewer for ``LAB_IDLE_SECONDS``) are reaped.  There is no cap on the
-process's total records/s: every lab a page embeds starts, and when the process is busy the
-watched labs share its CPU in equal slices (measured in thread CPU time) and run slower,
-each showing its ``effective_speed``/``behind``.
+Caps: at most ``LAB_MAX_SESSIONS`` labs per process (the one hard cap), at most
+``LAB_MAX_LABS_PER_SESSION`` per browser session and ``LAB_MAX_LABS_PER_IP`` per client
+address (past those, that session's or address's own longest-unwatched lab makes room; only
+when all of them are watched is the new one refused, with a message naming the cause), and at
+most ``LAB_MAX_RATE`` records/s per lab; idle labs (no viewer for ``LAB_IDLE_SECONDS``) are
+reaped.  There is no cap on the process's total records/s: every lab a page embeds starts,
+and when the process is busy the watched labs share its CPU in equal slices (measured in
+thread CPU time) and run slower, each showing its ``effective_speed``/``behind``.
+
+Bounded work per message: a lab applies its commands one at a time from a short queue
+(``MAX_QUEUED_COMMANDS``; past it the command is answered ``overloaded``); a command that
+builds a new simulation (``reset``, ``preset``, ``workload``, a new lab) builds it in the
+registry's small thread pool (``LAB_BUILD_THREADS``), never on the event loop, and while
+``LAB_MAX_PENDING_BUILDS`` builds wait, a restart is answered ``overloaded`` at once.  Every
+command gets exactly one ``ack`` or ``error``; the consumer adds its own ``overloaded`` answer
+for a command the lab never answered (a channel layer drops messages for a full channel).
 """
 
 from __future__ import annotations
@@ -23,8 +34,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
@@ -38,6 +51,8 @@ log = logging.getLogger(__name__)
 SLICE_MS = 4.0  # CPU per engine slice before yielding to the event loop
 VIEWER_TIMEOUT_MS = 90_000  # a viewer that sent nothing for this long is gone
 FRAME_CPU_SHARE = 0.5  # at most this share of the event loop goes to building frames
+MAX_QUEUED_COMMANDS = 16  # commands waiting for one lab; past it: "overloaded"
+REBUILDS = frozenset({"reset", "preset", "workload"})
 
 
 PROCESS_TOKEN = uuid.uuid4().hex  # names this process in ownership leases
@@ -78,13 +93,33 @@ def capacity_message(max_labs: int) -> str:
             f"try again in a minute.")
 
 
+def session_capacity_message(max_labs: int) -> str:
+    return (f"This browser already watches {max_labs} live labs (tabs and embedded labs), "
+            f"the most one browser may run on this server; close a tab with a lab and this "
+            f"one starts by itself.")
+
+
+def address_capacity_message(max_labs: int) -> str:
+    return (f"{max_labs} live labs are already being watched from your network address, the "
+            f"most one address may run on this server; close some lab tabs (or ask the "
+            f"instructor to raise LAB_MAX_LABS_PER_IP).")
+
+
+def overloaded(ref, message: str) -> str:
+    return json.dumps({"type": "error", "ref": ref, "code": "overloaded", "message": message})
+
+
 class LabRunner:
     """Drives one LabSession on the event loop and speaks for it on the channel layer."""
 
-    def __init__(self, registry: LabRegistry, session: LabSession) -> None:
+    def __init__(self, registry: LabRegistry, session: LabSession, *,
+                 address: str | None = None) -> None:
         self.registry = registry
         self.session = session
         self.lab_id = session.lab_id
+        self.owner = self.lab_id.rsplit(".", 1)[0]  # the session's part of the lab id
+        self.address = address
+        self._queue: asyncio.Queue = asyncio.Queue()
         self.layer = get_channel_layer()
         self.loop = asyncio.get_running_loop()
         self.viewers: dict[str, float] = {}
@@ -108,6 +143,7 @@ class LabRunner:
         self._tasks = [
             self.loop.create_task(self._listen(), name=f"lab-listen-{self.lab_id}"),
             self.loop.create_task(self._tick(), name=f"lab-tick-{self.lab_id}"),
+            self.loop.create_task(self._run_commands(), name=f"lab-commands-{self.lab_id}"),
         ]
 
     async def stop(self) -> None:
@@ -143,14 +179,20 @@ class LabRunner:
                 log.exception("lab %s: message %r failed", self.lab_id, message.get("type"))
 
     async def handle(self, message: dict) -> None:
+        """One message from the control group.  Cheap messages are handled here and now;
+        commands wait in the lab's queue (``_run_commands``), so this loop never blocks and
+        the lab's channel never fills up behind a slow command."""
         kind = message.get("type")
         reply_to = message.get("reply_to")
         if kind == "lab.attach":
             self.viewers[reply_to] = wall_ms()
             if message.get("preset") and message["preset"] != self.session.preset_id:
-                await self._command(reply_to, Command("preset", {"id": message["preset"]}),
-                                    frame_now=False)  # the full frame below shows it
-            await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
+                # the preset switch is built off the loop; its full frame follows it
+                await self._enqueue(reply_to, Command("preset", {"id": message["preset"]}),
+                                    None, attach=True)
+            else:
+                await self._send(reply_to, {"type": "lab.frame",
+                                            "text": self.session.full_frame()})
         elif kind == "lab.detach":
             self.viewers.pop(reply_to, None)
             if not self.viewers:
@@ -162,10 +204,44 @@ class LabRunner:
             cmd = Command(raw.get("type", ""), raw.get("args") or {}, raw.get("ref"))
             await self._seen(reply_to)
             if cmd.type == "resync":
-                await self._send(reply_to, {"type": "lab.frame",
-                                            "text": self.session.full_frame()})
+                await self._send(reply_to, {"type": "lab.frame", "tag": message.get("tag"),
+                                            "text": _with_ref(self.session.full_frame(),
+                                                              cmd.ref)})
             else:
-                await self._command(reply_to, cmd)
+                await self._enqueue(reply_to, cmd, message.get("tag"))
+
+    async def _enqueue(self, reply_to: str | None, cmd: Command, tag, *,
+                       attach: bool = False) -> None:
+        if self._queue.qsize() >= MAX_QUEUED_COMMANDS and not attach:
+            await self._reply(reply_to, tag, overloaded(
+                cmd.ref, f"this lab is still applying {self._queue.qsize()} earlier commands; "
+                         f"this {cmd.type} was ignored — try again in a moment"))
+            return
+        self._queue.put_nowait((reply_to, cmd, tag, attach))
+
+    async def _run_commands(self) -> None:
+        """Apply queued commands in order, building new simulations off the event loop."""
+        while True:
+            reply_to, cmd, tag, attach = await self._queue.get()
+            try:
+                if cmd.type in REBUILDS:
+                    if self.registry.builds_pending >= self.registry.max_pending_builds \
+                            and not attach:
+                        await self._reply(reply_to, tag, overloaded(
+                            cmd.ref, f"the server is building {self.registry.builds_pending} "
+                                     f"labs right now; this {cmd.type} was ignored — try "
+                                     f"again in a few seconds"))
+                        continue
+                    await self.registry.build(self.session.prepare, cmd)
+                await self._command(reply_to, cmd, tag=tag, frame_now=not attach,
+                                    quiet=attach)
+                if attach:
+                    await self._send(reply_to, {"type": "lab.frame",
+                                                "text": self.session.full_frame()})
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad command must not stop the lab's queue
+                log.exception("lab %s: command %s failed", self.lab_id, cmd.type)
 
     async def _seen(self, reply_to: str | None) -> None:
         """Any message re-registers its viewer (issue 8): one dropped after a silence gets a
@@ -177,8 +253,8 @@ class LabRunner:
         if not known:
             await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
 
-    async def _command(self, reply_to: str | None, cmd: Command, *,
-                       frame_now: bool = True) -> None:
+    async def _command(self, reply_to: str | None, cmd: Command, *, tag=None,
+                       frame_now: bool = True, quiet: bool = False) -> None:
         try:
             result = await self.apply(cmd)
             reply = {"type": "ack", "ref": cmd.ref, "cmd": cmd.type, "result": result}
@@ -190,7 +266,8 @@ class LabRunner:
             log.exception("lab %s: command %s failed", self.lab_id, cmd.type)
             reply = {"type": "error", "ref": cmd.ref, "code": "internal",
                      "message": f"the lab could not apply {cmd.type}: {type(exc).__name__}"}
-        await self.reply(reply_to, reply)
+        if not quiet or reply["type"] == "error":
+            await self.reply(reply_to, reply, tag)
         # The frame that shows the change leaves now, not after the next tick's engine
         # slices: with many labs each await is a whole round of the event loop.
         if frame_now and self.viewers and not self.stopped:
@@ -202,14 +279,17 @@ class LabRunner:
         before the ``ack`` leaves).  Raises CommandError on refusal."""
         return self.session.apply(cmd)
 
-    async def reply(self, channel: str | None, reply: dict) -> None:
+    async def reply(self, channel: str | None, reply: dict, tag=None) -> None:
         """A command's ``ack`` or ``error`` to the consumer that sent it (a hook: a room
         sends its acks once the command is saved, without holding up the next message)."""
-        await self._send(channel, {"type": "lab.reply", "text": json.dumps(reply, default=str)})
+        await self._reply(channel, tag, json.dumps(reply, default=str))
 
     async def send(self, channel: str | None, message: dict) -> None:
         """Send ``message`` to one consumer's channel; a full or vanished one is skipped."""
         await self._send(channel, message)
+
+    async def _reply(self, channel: str | None, tag, text: str) -> None:
+        await self._send(channel, {"type": "lab.reply", "tag": tag, "text": text})
 
     async def _send(self, channel: str | None, message: dict) -> None:
         if channel:
@@ -327,6 +407,14 @@ class LabRunner:
         return sum(int(w.get("rate") or 0) for w in self.session.scenario.get("workload") or [])
 
 
+def _with_ref(frame_text: str, ref) -> str:
+    """A full frame answering a ``resync`` carries the resync's ``ref`` (the state itself is
+    the shared one, not re-encoded)."""
+    if ref is None:
+        return frame_text
+    return '{"ref":' + json.dumps(ref) + "," + frame_text[1:]
+
+
 class LabRegistry:
     """The labs this process owns, with the caps that keep it responsive."""
 
@@ -336,10 +424,44 @@ class LabRegistry:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._agg: tuple[float, float, int] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.builds_pending = 0
 
     @property
     def max_labs(self) -> int:
         return int(_setting("LAB_MAX_SESSIONS", 64))
+
+    @property
+    def max_session_labs(self) -> int:
+        return int(_setting("LAB_MAX_LABS_PER_SESSION", 8))
+
+    @property
+    def max_address_labs(self) -> int:
+        return int(_setting("LAB_MAX_LABS_PER_IP", 48))
+
+    @property
+    def max_pending_builds(self) -> int:
+        return int(_setting("LAB_MAX_PENDING_BUILDS", 8))
+
+    async def build(self, fn, *args):
+        """Run ``fn(*args)`` (building a simulation) in the registry's build threads.
+
+        A thread, not the event loop: a build takes 0.1–2 s of CPU and every socket of the
+        process would freeze meanwhile.  Few threads (``LAB_BUILD_THREADS``, default 2):
+        builds hold the GIL in turns with the loop, and more threads would starve it.
+        """
+        if self._executor is None:
+            # A thread that computes holds the GIL for the whole switch interval (5 ms by
+            # default) each time the loop thread asks for it back — after every socket
+            # write.  1 ms keeps the loop's many short turns from queueing behind builds.
+            sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+            self._executor = ThreadPoolExecutor(
+                max_workers=int(_setting("LAB_BUILD_THREADS", 2)), thread_name_prefix="lab-build")
+        self.builds_pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        finally:
+            self.builds_pending -= 1
 
     @property
     def max_rate(self) -> int:
@@ -395,11 +517,14 @@ class LabRegistry:
         return owner is not None and owner.decode() == PROCESS_TOKEN
 
     async def ensure(self, lab_id: str, *, preset: str | None = None,
-                     seed: int | None = None) -> LabRunner | None:
+                     seed: int | None = None, speed: float | None = None,
+                     address: str | None = None) -> LabRunner | None:
         """The local runner for ``lab_id``, created if nobody owns it; None if remote.
 
-        Raises CapacityError when the process may not start another lab, CommandError when
-        the preset is unknown or the engine refuses it.
+        ``speed`` is the new lab's starting speed (a lesson embed's); an existing lab keeps
+        its own.  Raises CapacityError when the process, the session or the client address
+        may not start another lab, CommandError when the preset is unknown or the engine
+        refuses it.
         """
         loop = asyncio.get_running_loop()
         if self._lock is None or self._lock_loop is not loop:
@@ -411,22 +536,18 @@ class LabRegistry:
             if not await self.claim(lab_id):
                 return None  # another process runs it: talk to it through the layer
             self._start_reaper()
-            if len(self.labs) >= self.max_labs:
-                await self.reap()
-            if len(self.labs) >= self.max_labs:
-                await self.evict_one_unwatched()
-            if len(self.labs) >= self.max_labs:
-                raise CapacityError(capacity_message(self.max_labs))
+            await self._make_room(lab_id, address)
             # Building a simulation takes a noticeable fraction of a second (workload data
             # is generated up front): do it off the event loop so running labs keep going.
-            session = await asyncio.to_thread(LabSession, lab_id, preset=preset, seed=seed,
-                                              max_rate=self.max_rate)
-            runner = LabRunner(self, session)
+            session = await self.build(_new_session, lab_id, preset, seed, self.max_rate,
+                                       speed)
+            runner = LabRunner(self, session, address=address)
             await runner.start()
             self.labs[lab_id] = runner
             return runner
 
-    async def adopt(self, lab_id: str, session: LabSession) -> LabRunner:
+    async def replace_with(self, lab_id: str, session: LabSession,
+                           address: str | None = None) -> LabRunner:
         """Make ``session`` the lab ``lab_id`` (a graded run's replay replaces the learner's
         lab); the old one, if it runs here, stops.  RuntimeError if another process owns it."""
         old = self.labs.pop(lab_id, None)
@@ -434,17 +555,59 @@ class LabRegistry:
             await old.stop()
         if not await self.claim(lab_id):
             raise RuntimeError("your lab is running in another server process")
-        runner = LabRunner(self, session)
+        await self._make_room(lab_id, address)
+        runner = LabRunner(self, session, address=address)
         await runner.start()
         self.labs[lab_id] = runner
         self._start_reaper()
         return runner
 
-    async def evict_one_unwatched(self) -> bool:
+    @property
+    def keep_unwatched(self) -> int:
+        return int(_setting("LAB_KEEP_UNWATCHED_PER_SESSION", 2))
+
+    async def trim_unwatched(self, owner: str | None = None) -> int:
+        """Stop a session's unwatched labs beyond its newest ``LAB_KEEP_UNWATCHED_PER_SESSION``
+        (a learner going through the lessons leaves a frozen lab per page; a heavy one holds
+        its whole ``buffer.memory`` of records).  The kept ones survive a reload or "back"."""
+        stopped = 0
+        owners = {owner} if owner else {r.owner for r in self.labs.values()}
+        for who in owners:
+            idle = sorted(((r.last_viewer_ms, lab_id) for lab_id, r in self.labs.items()
+                           if r.owner == who and not r.viewers), reverse=True)
+            for _, lab_id in idle[self.keep_unwatched:]:
+                runner = self.labs.pop(lab_id)
+                if runner.loop is asyncio.get_running_loop():
+                    await runner.stop()
+                stopped += 1
+        return stopped
+
+    async def _make_room(self, lab_id: str, address: str | None) -> None:
+        """Fair shares first, then the process's cap: a session (or address) past its share
+        gives up its own longest-unwatched lab; only the process cap evicts anyone's."""
+        owner = lab_id.rsplit(".", 1)[0]
+        await self.trim_unwatched(owner)
+        for mine, limit, message in (
+                (lambda r: r.owner == owner, self.max_session_labs, session_capacity_message),
+                (lambda r: address is not None and r.address == address,
+                 self.max_address_labs, address_capacity_message)):
+            if sum(1 for r in self.labs.values() if mine(r)) >= limit:
+                await self.evict_one_unwatched(mine)
+            if sum(1 for r in self.labs.values() if mine(r)) >= limit:
+                raise CapacityError(message(limit))
+        if len(self.labs) >= self.max_labs:
+            await self.reap()
+        if len(self.labs) >= self.max_labs:
+            await self.evict_one_unwatched()
+        if len(self.labs) >= self.max_labs:
+            raise CapacityError(capacity_message(self.max_labs))
+
+    async def evict_one_unwatched(self, among=None) -> bool:
         """At capacity, stop the lab unwatched for longest (its learner gets a fresh one from
-        the preset when they come back); False when every lab has a viewer."""
+        the preset when they come back); False when every lab has a viewer.  ``among``
+        narrows the choice (a session's or an address's own labs)."""
         unwatched = [(r.last_viewer_ms, lab_id) for lab_id, r in self.labs.items()
-                     if not r.viewers]
+                     if not r.viewers and (among is None or among(r))]
         if not unwatched:
             return False
         _, lab_id = min(unwatched)
@@ -484,6 +647,7 @@ class LabRegistry:
             await asyncio.sleep(5)
             try:
                 await self.reap()
+                await self.trim_unwatched()
             except Exception:
                 log.exception("lab reaper failed")
 
@@ -495,6 +659,14 @@ class LabRegistry:
             runner = self.labs.pop(lab_id)
             if runner.loop is asyncio.get_running_loop():
                 await runner.stop()
+
+
+def _new_session(lab_id: str, preset: str | None, seed: int | None, max_rate: int,
+                 speed: float | None) -> LabSession:
+    session = LabSession(lab_id, preset=preset, seed=seed, max_rate=max_rate)
+    if speed is not None:
+        session.pacer.set_speed(speed, session.now_ms)
+    return session
 
 
 registry = LabRegistry()

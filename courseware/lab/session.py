@@ -33,9 +33,16 @@ SPEED_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 
 MAX_QUEUE_BOXES = 8
 MAX_TIMELINE_BATCHES = 200
 MAX_ARRIVALS = 400
-LOG_RETENTION_BATCHES = 1000  # per partition, in live labs (batch runs keep every batch)
+LOG_RETENTION_BATCHES = 1000  # per partition, in live labs, at most (batch runs keep all)
+LOG_RETENTION_BYTES = 4 * 1024 * 1024  # per lab: fewer batches per partition when they are big
 MAX_EVENTS = 100
-MAX_STEP_ENGINE_STEPS = 20000
+MAX_STEP_ENGINE_STEPS = 5000  # a 1,000-event step costs tens of ms of CPU, never seconds
+# What one lab may ask of the process (issue 8: every accepted command has a bounded cost).
+MAX_VALUE_BYTES = 16384  # random / fixed values; a workload pre-generates ~2,000 of them
+MAX_GENERATED_VALUE_BYTES = 4096  # json-* and text values take ~0.3 µs per byte to generate
+MAX_BYTES_PER_S = 50_000_000  # records/s × value bytes of one lab
+MAX_KEYS = 100_000  # uniform:N / zipf:N (the keys are pre-built)
+MAX_TOPICS = 8
 
 
 def _json(value: Any) -> str:
@@ -78,6 +85,7 @@ class LabSession:
         self.sim = None
         self._unsubscribe = None
         self.run = 0  # rises each time the simulation restarts at t = 0 (lab.run in frames)
+        self._prebuilt: tuple[str, Any] | None = None  # (scenario key, sim) from prepare()
         self._rebuild()
 
     # ---- building -------------------------------------------------------------------
@@ -91,22 +99,71 @@ class LabSession:
         except KeyError as exc:
             raise CommandError("invalid", str(exc.args[0])) from None
 
-    def _scenario_dict(self) -> dict:
-        scenario = copy.deepcopy(self.scenario)
+    def _scenario_dict(self, base: dict | None = None, overrides: dict | None = None) -> dict:
+        scenario = copy.deepcopy(self.scenario if base is None else base)
         config = dict(scenario.get("config") or {})
-        config.update(self.overrides)
+        config.update(self.overrides if overrides is None else overrides)
         scenario["config"] = config
         return scenario
 
-    def _rebuild(self) -> None:
-        """Build a fresh simulation from the scenario, the overrides and the seed."""
+    def _build_sim(self, scenario: dict, seed: int):
+        """A new simulation for ``scenario`` (overrides merged) and ``seed``; touches nothing
+        of the session, so a thread may run it (``prepare``)."""
         from producer_core.scenario import Scenario
 
-        scenario = self._scenario_dict()
         self._check_rate(scenario)
-        sim = Scenario.from_dict(scenario).build(seed=self.seed)
+        sim = Scenario.from_dict(scenario).build(seed=seed)
         # A lab can run for hours: keep a window of each partition's log, not all of it.
-        sim.cluster.set_log_retention(LOG_RETENTION_BATCHES)
+        sim.cluster.set_log_retention(log_retention(scenario))
+        return sim
+
+    def prepare(self, cmd: Command) -> None:
+        """Build, off the event loop, the simulation that ``apply(cmd)`` is about to install.
+
+        Building takes 0.1–2 s of CPU (workload values are generated up front); the lab's
+        runner calls this in a worker thread, then ``apply`` on the loop finds the result
+        (keyed by scenario and seed) instead of building it there.  Anything that refuses
+        the command before building is left for ``apply`` to raise.
+        """
+        planned = self._planned(cmd)
+        if planned is None:
+            return
+        scenario, seed = planned
+        try:
+            sim = self._build_sim(scenario, seed)
+        except CommandError:
+            return
+        except Exception as exc:  # noqa: BLE001 - apply reports it as the command's error
+            sim = exc
+        self._prebuilt = (_build_key(scenario, seed), sim)
+
+    def _planned(self, cmd: Command) -> tuple[dict, int] | None:
+        """The (scenario with overrides, seed) ``cmd`` would rebuild from; None if it does
+        not rebuild or would be refused anyway."""
+        try:
+            if cmd.type == "reset":
+                seed = cmd.args.get("seed")
+                return self._scenario_dict(), int(self.seed if seed is None else seed)
+            if cmd.type == "preset":
+                scenario = self._load_preset(cmd.args["id"])
+                return self._scenario_dict(scenario, {}), int(scenario.get("seed", 42))
+            if cmd.type == "workload":
+                return self._scenario_dict(self._with_workload(cmd.args)), self.seed
+        except CommandError:
+            return None
+        return None
+
+    def _rebuild(self) -> None:
+        """Build a fresh simulation from the scenario, the overrides and the seed (or take
+        the one ``prepare`` built for exactly these)."""
+        scenario = self._scenario_dict()
+        prebuilt, self._prebuilt = self._prebuilt, None
+        if prebuilt is not None and prebuilt[0] == _build_key(scenario, self.seed):
+            sim = prebuilt[1]
+            if isinstance(sim, Exception):
+                raise sim
+        else:
+            sim = self._build_sim(scenario, self.seed)
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.sim = sim
@@ -119,13 +176,21 @@ class LabSession:
         self.dirty = True
 
     def _check_rate(self, scenario: dict) -> None:
-        rate = sum(int(w.get("rate") or 0) for w in scenario.get("workload") or [])
+        """Refuse, before anything is built, a workload whose cost alone is unbounded."""
+        workloads = scenario.get("workload") or []
+        rate = sum(int(w.get("rate") or 0) for w in workloads)
         if rate > self.max_rate:
             raise CommandError(
                 "capacity",
                 f"This server runs live labs at up to {self.max_rate:,} records/s each; "
                 f"the workload asks for {rate:,}. Lower the rate (or run the experiment "
                 f"offline with `python -m producer_core`).")
+        for w in workloads:
+            _check_workload_cost(w)
+        topics = (scenario.get("cluster") or {}).get("topics") or {}
+        if len(topics) > MAX_TOPICS:
+            raise CommandError("invalid", f"a live lab has at most {MAX_TOPICS} topics; this "
+                                          f"one would have {len(topics)}")
 
     def _on_event(self, event) -> None:
         self._events_seen += 1
@@ -308,16 +373,17 @@ class LabSession:
         except Exception as exc:  # noqa: BLE001 - engine errors become replies
             raise _engine_error(exc, cmd.ref) from None
         self.overrides = overrides
+        self.sim.cluster.set_log_retention(log_retention(self._scenario_dict()))
         # Unknown keys are accepted as Kafka accepts them; the reply (and every frame's
         # "warnings") says Kafka would ignore them.
         return {"config": cmd.args.get("set", {}), "unset": cmd.args.get("unset", []),
                 "warnings": list(cfg.warnings)}
 
-    def _cmd_workload(self, cmd: Command) -> dict:
-        """Change the workload: the lab restarts from t=0 with the same seed and config."""
-        old = copy.deepcopy(self.scenario)
-        spec = dict(cmd.args)
-        scenario = self.scenario
+    def _with_workload(self, args: dict) -> dict:
+        """A copy of the scenario with its first workload changed by ``args``.  Topics the
+        learner added and no workload uses any more are dropped (they would pile up)."""
+        scenario = copy.deepcopy(self.scenario)
+        spec = dict(args)
         workloads = scenario.setdefault("workload", [])
         if not workloads:
             workloads.append({"topic": next(iter(scenario.get("cluster", {}).get("topics", {})),
@@ -327,26 +393,33 @@ class LabSession:
         topic = spec.get("topic", first.get("topic"))
         for key, value in spec.items():
             first[key] = value
-        cluster_spec = scenario.get("cluster", {})
-        known = topic in cluster_spec.get("topics", {})
+        cluster = scenario.setdefault("cluster", {})
+        topics = cluster.setdefault("topics", {})
         # A new topic without a partition count is left to the broker, which auto-creates
         # it on the producer's first metadata request (num.partitions=1), as Kafka does.
-        if partitions is not None or (not known
-                                      and not cluster_spec.get("auto_create_topics", True)):
-            cluster = scenario.setdefault("cluster", {})
-            topics = cluster.setdefault("topics", {})
+        if partitions is not None or (topic not in topics
+                                      and not cluster.get("auto_create_topics", True)):
             topics[topic] = partitions or topics.get(topic) or 6
+        preset_topics = (self._load_preset(self.preset_id).get("cluster") or {}).get("topics")
+        used = {w.get("topic") for w in workloads}
+        cluster["topics"] = {t: n for t, n in topics.items()
+                             if t in used or t in (preset_topics or {})}
+        return scenario
+
+    def _cmd_workload(self, cmd: Command) -> dict:
+        """Change the workload: the lab restarts from t=0 with the same seed and config."""
+        old = self.scenario
+        self.scenario = self._with_workload(cmd.args)
         try:
             self._rebuild()
         except CommandError:
             self.scenario = old
             raise
         except Exception as exc:  # noqa: BLE001 - engine errors become replies
-            self.scenario = old
-            self._rebuild()
+            self.scenario = old  # nothing was installed: the running lab goes on
             raise _engine_error(exc, cmd.ref) from None
         self.last_step = None
-        return {"workload": first}
+        return {"workload": self.scenario["workload"][0]}
 
     def _cmd_fault(self, cmd: Command) -> dict:
         fault = dict(cmd.args)
@@ -466,6 +539,45 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+
+def log_retention(scenario: dict) -> int:
+    """Batches kept per partition so that a lab's logs stay near ``LOG_RETENTION_BYTES``
+    (a count alone let 16 KB values keep ~100 MB per lab): between 10 and 1,000."""
+    topics = (scenario.get("cluster") or {}).get("topics") or {}
+    partitions = sum(n for n in topics.values() if isinstance(n, int)) or 1
+    batch = (scenario.get("config") or {}).get("batch.size", 16384)
+    batch = batch if isinstance(batch, int) and batch > 0 else 16384
+    value = max((int(w.get("value_bytes") or 0) for w in scenario.get("workload") or []),
+                default=0)
+    per_batch = min(max(batch, value + 100), 1 << 20)
+    return max(10, min(LOG_RETENTION_BATCHES, LOG_RETENTION_BYTES // (partitions * per_batch)))
+
+
+def _build_key(scenario: dict, seed: int) -> str:
+    return f"{seed}:{_json(scenario)}"
+
+
+def _check_workload_cost(w: dict) -> None:
+    """Value sizes, bytes/s and key counts a live lab can afford (each is built up front)."""
+    data = w.get("data") or "json-orders"
+    size = w.get("value_bytes")
+    size = int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) else 0
+    limit = MAX_VALUE_BYTES if data in ("random", "fixed") else MAX_GENERATED_VALUE_BYTES
+    if size > limit:
+        raise CommandError("invalid", f"value_bytes {size:,} is more than a live lab generates "
+                                      f"for data {data!r} (at most {limit:,}; random and fixed "
+                                      f"data up to {MAX_VALUE_BYTES:,})")
+    rate = int(w.get("rate") or 0)
+    if rate * max(size, 1) > MAX_BYTES_PER_S:
+        raise CommandError("invalid", f"rate × value_bytes = {rate * size / 1e6:,.0f} MB/s; a "
+                                      f"live lab sends at most {MAX_BYTES_PER_S / 1e6:,.0f} MB/s "
+                                      f"— lower the rate or the value size")
+    keys = str(w.get("keys") or "none")
+    head, _, tail = keys.partition(":")
+    if head in ("uniform", "zipf") and tail.isdigit() and int(tail) > MAX_KEYS:
+        raise CommandError("invalid", f"keys {keys}: a live lab uses at most {MAX_KEYS:,} "
+                                      f"distinct keys")
 
 
 def _bound(snap: dict) -> None:

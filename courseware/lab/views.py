@@ -39,6 +39,9 @@ def _preset_menu() -> list[dict]:
 
 def _context(request: HttpRequest, preset: str | None, slot: str) -> dict:
     query = f"?preset={preset}" if preset and slot == "main" else ""
+    speed = request.GET.get("speed")
+    if slot != "main" and speed and _speed_ok(speed):
+        query = f"?speed={speed}"  # an embed's starting speed (a lesson's ```lab speed=```)
     return {
         "presets": _preset_menu(),
         "preset": preset or DEFAULT_PRESET,
@@ -56,6 +59,13 @@ def lab_context(request: HttpRequest, preset: str | None, slot: str = "main") ->
     """What a page drawing a live lab needs (presets, socket path, controls): public, the
     room presenter's page draws the same lab."""
     return _context(request, preset, slot)
+
+
+def _speed_ok(text: str) -> bool:
+    try:
+        return float(text) in SPEED_STEPS
+    except ValueError:
+        return False
 
 
 @require_GET

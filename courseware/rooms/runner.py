@@ -80,17 +80,17 @@ class RoomRunner(LabRunner):
         except Exception:
             log.exception("room %s: command log not saved", self.lab_id)
 
-    async def reply(self, channel: str | None, reply: dict) -> None:
+    async def reply(self, channel: str | None, reply: dict, tag=None) -> None:
         """The ack says "applied and saved": it leaves once the log is written this far,
         from a task of its own so the room's next message is not held up."""
         saved = self._saved
         if saved is None or saved.done():
-            await super().reply(channel, reply)
+            await super().reply(channel, reply, tag)
             return
 
         async def after_save() -> None:
             await asyncio.wait([saved])
-            await super(RoomRunner, self).reply(channel, reply)
+            await super(RoomRunner, self).reply(channel, reply, tag)
 
         task = self.loop.create_task(after_save())
         self._replies.add(task)

@@ -61,18 +61,48 @@
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     return proto + "//" + location.host + root.dataset.ws;
   }
+  var STALE_MS = 6000, DEAD_MS = 12000, probeAt = 0, retryTimer = null;
   function connect() {
-    setConn("connecting…", "");
-    ws = new WebSocket(wsUrl());
-    ws.onopen = function () { retryMs = 500; setConn("live", "ok"); };
-    ws.onmessage = function (ev) { lastMsgAt = Date.now(); onMessage(JSON.parse(ev.data)); };
-    ws.onclose = function (ev) {
-      setConn("disconnected — retrying", "bad");
-      if (ev.code === 4401 || ev.code === 4429 || ev.code === 4400) retryMs = Math.max(retryMs, 5000);
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 15000);
+    retryTimer = null;
+    setConn(framesSeen ? "reconnecting…" : "connecting…", framesSeen ? "bad" : "");
+    var sock = ws = new WebSocket(wsUrl());
+    lastMsgAt = Date.now(); probeAt = 0;
+    sock.onopen = function () { if (sock === ws) { retryMs = 500; setConn("live", "ok"); } };
+    sock.onmessage = function (ev) {
+      if (sock !== ws) return;
+      lastMsgAt = Date.now(); probeAt = 0;
+      onMessage(JSON.parse(ev.data));
     };
+    sock.onclose = function (ev) { if (sock === ws) retry(ev.code, "disconnected"); };
   }
+  function retry(code, why) {
+    if (retryTimer) return;
+    // commands in flight on the lost socket will not be answered: say so to whoever waits
+    Object.keys(pending).forEach(function (ref) {
+      var cb = pending[ref]; delete pending[ref];
+      cb({ type: "error", ref: +ref, code: "disconnected", message: "the connection was lost; try again" });
+    });
+    if (code === 4401 || code === 4429 || code === 4400) retryMs = Math.max(retryMs, 5000);
+    var wait = retryMs * (0.8 + 0.4 * Math.random());  // jitter: a classroom does not reconnect in step
+    setConn(why + " — reconnecting in " + Math.max(1, Math.round(wait / 1000)) + " s…", "bad");
+    retryTimer = setTimeout(connect, wait);
+    retryMs = Math.min(retryMs * 2, 15000);
+  }
+  // An open socket can go quiet for good (the server was restarted or stopped, a laptop slept,
+  // a proxy dropped the stream). A paused lab is quiet too, so silence alone proves nothing:
+  // after STALE_MS without a message ask with a ping; when even that brings nothing by
+  // DEAD_MS, drop the socket and reconnect (with backoff); the new socket gets a full frame.
+  setInterval(function () {
+    if (!ws || retryTimer || ws.readyState > 1) return;
+    var quiet = Date.now() - lastMsgAt;  // since the last message, or since connect() began
+    if (ws.readyState === 1 && quiet > STALE_MS && !probeAt) {
+      probeAt = Date.now(); ws.send('{"type":"ping","ref":"alive"}');
+    } else if (quiet > DEAD_MS && (probeAt || ws.readyState === 0)) {  // a hung handshake too
+      var old = ws; ws = null;
+      try { old.close(); } catch (e) { /* already closing */ }
+      retry(0, "no frames for " + Math.round(quiet / 1000) + " s");
+    }
+  }, 1000);
   function send(msg, onReply) {
     if (!ws || ws.readyState !== 1) { toast("not connected yet", "bad"); return; }
     msg.ref = ++refCounter;

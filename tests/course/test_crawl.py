@@ -62,7 +62,7 @@ def test_every_link_from_home_works(client, course):
     for must in ("/incident/", "/mistakes/blocking-send/", "/mistakes/wrong-codec/",
                  "/debug/throughput-drop/", "/interview/interview-500k/", "/quiz/",
                  "/compression/measure/", "/signup/", "/accounts/login/",
-                 "/lab/embed/lesson-linger/", "/lab/embed/incident-fixed/"):
+                 "/lab/embed/lesson-linger/?speed=0.05", "/lab/embed/incident-fixed/"):
         assert must in seen, must
     assert any(u.startswith("/export/?") for u in seen)
     assert any(u.startswith("/lab/?preset=mistake-") for u in seen)

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
+from courseware.lab.quotas import quotas
 from courseware.lab.registry import registry
 
 
@@ -18,8 +19,10 @@ def fresh_channel_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
                                            "CONFIG": {"capacity": 200}}}
     channel_layers.backends.clear()
+    quotas.reset()  # every test's sessions and address start with their full shares
     yield
     channel_layers.backends.clear()
+    quotas.reset()
 
 
 @database_sync_to_async

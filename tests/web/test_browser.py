@@ -183,3 +183,35 @@ def test_the_embedded_lab_streams_its_preset(page, live_server_url, artifacts_di
     assert state(page, ".lab.preset") == "incident"
     assert page.locator("#timeline").is_visible()
     page.screenshot(path=str(artifacts_dir / "embed-incident.png"))
+
+
+def test_the_lab_notices_frames_stopping_and_reconnects(page, tmp_path, artifacts_dir):
+    """A socket that stays open while nothing arrives (the server stopped: SIGSTOP) is
+    dropped after a few seconds; the page says it is reconnecting, and once the server runs
+    again the new socket brings a full frame and frames flow."""
+    import os
+    import signal
+
+    from tests.conftest import start_daphne, stop_process
+
+    proc, url = start_daphne(tmp_path, worker=False)
+    try:
+        open_lab(page, url)
+        frames = page.evaluate("() => document.getElementById('lab').labDebug().frames")
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            page.wait_for_function(
+                "() => /no frames for \\d+ s/.test(document.getElementById('conn').textContent)",
+                timeout=30000)
+            assert "reconnecting" in page.inner_text("#conn")
+            page.screenshot(path=str(artifacts_dir / "lab-reconnecting.png"))
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        page.wait_for_function("() => document.getElementById('conn').textContent === 'live'",
+                               timeout=60000)
+        page.wait_for_function(
+            f"() => document.getElementById('lab').labDebug().frames > {frames + 5}",
+            timeout=30000)
+        assert page.locator("#queues .qrow").count() > 0
+    finally:
+        stop_process(proc)

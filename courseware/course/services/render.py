@@ -3,9 +3,11 @@
 Python-Markdown with Pygments highlighting (``codehilite``), tables and heading anchors.
 Two fenced blocks are ours:
 
-- `````lab preset=<id> [height=<px>]`` — an embedded live lab: an iframe to
-  ``/lab/embed/<id>/`` with a plain link to ``/lab/?preset=<id>`` as fallback. The block's
-  body, if any, is the caption.
+- `````lab preset=<id> [height=<px>] [speed=<x>]`` — an embedded live lab: an iframe to
+  ``/lab/embed/<id>/`` (``?speed=<x>``: the lab starts at that speed, one of the lab's
+  speed steps, so that the concept is visible — 0.05 shows a 20 ms linger as a second) with
+  a plain link to ``/lab/?preset=<id>`` as fallback. The block's body, if any, is the
+  caption.
 - `````checkpoint`` — a short question (see :func:`parse_checkpoint`); it renders as a
   slot the page fills with a form.
 - `````measure`` — the in-app codec measurement form (lesson 3).
@@ -45,6 +47,7 @@ class Segment:
     html: str = ""
     preset: str = ""
     height: int = 600
+    speed: float | None = None  # a lab's starting speed (None: the lab's default, 1×)
     caption: str = ""
     checkpoint: str = ""  # question slug
 
@@ -84,6 +87,7 @@ def render(text: str) -> tuple[Segment, ...]:
                 raise ContentError(f"lab block needs preset=<id>, got {m.group(2).strip()!r}")
             segments.append(Segment("lab", preset=preset,
                                     height=int(attrs.get("height", 600)),
+                                    speed=_speed(attrs.get("speed"), preset),
                                     caption=md_inline(inner.strip()) if inner.strip() else ""))
         elif kind == "measure":
             segments.append(Segment("measure", caption=md_inline(inner.strip()) if inner.strip() else ""))
@@ -94,6 +98,21 @@ def render(text: str) -> tuple[Segment, ...]:
     if tail.strip():
         segments.append(Segment("html", html=md(tail)))
     return tuple(segments)
+
+
+def _speed(text: str | None, preset: str) -> float | None:
+    if text is None:
+        return None
+    from courseware.lab.session import SPEED_STEPS
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value not in SPEED_STEPS:
+        raise ContentError(f"lab block {preset}: speed must be one of the lab's speeds "
+                           f"{', '.join(f'{s:g}' for s in SPEED_STEPS)}, got {text!r}")
+    return value
 
 
 def lab_presets(text: str) -> list[str]:
