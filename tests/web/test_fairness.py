@@ -274,8 +274,13 @@ def test_topics_the_learner_stops_using_do_not_pile_up():
     session = LabSession("t.x", preset="lesson-flow")
     preset_topics = set(session.scenario["cluster"]["topics"])
     for i in range(20):
-        session.apply(Command("workload", {"topic": f"t{i}", "rate": 100}))
+        session.apply(Command("workload", {"topic": f"t{i}", "rate": 100, "partitions": 2}))
     assert set(session.scenario["cluster"]["topics"]) == preset_topics | {"t19"}
+    # A topic named without partitions is the broker's to auto-create: the scenario keeps
+    # only the topics a workload uses or the preset had.
+    for i in range(20, 25):
+        session.apply(Command("workload", {"topic": f"t{i}", "rate": 100}))
+    assert set(session.scenario["cluster"]["topics"]) == preset_topics
 
 
 def test_a_labs_broker_logs_stay_near_their_byte_budget_with_big_values():
