@@ -199,6 +199,10 @@ class Simulation:
         w = Workload(self, spec, name=None if not self.workloads
                      else f"app-{len(self.workloads) + 1}")
         self.workloads.append(w)
+        same = [o for o in self.workloads if o.spec.topic == w.spec.topic]
+        if len(same) > 1:
+            for o in same:  # batches mix their records: outcomes are told per record
+                o.share_topic()
         return w
 
     def apply_fault(self, fault: dict) -> None:
