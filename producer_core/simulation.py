@@ -42,8 +42,8 @@ from producer_core.producer import Producer
 from producer_core.scheduler import Scheduler, VirtualClock
 from producer_core.snapshot import (
     TIMELINE_BATCHES,
+    ArrivalRing,
     EventRing,
-    arrivals_section,
     batch_entry,
     partitions_section,
 )
@@ -101,6 +101,7 @@ class Simulation:
         self.workloads: list[Any] = []
         self.fault_log: list[dict] = []
         self._events_ring = EventRing(self.events)
+        self._arrival_ring = ArrivalRing()
         self._trace: Trace | None = None
         self._carry = 0.0
         self._config_cache: tuple[int, dict] | None = None
@@ -317,7 +318,7 @@ class Simulation:
             "timeline": {
                 "batches": [batch_entry(b, now) for b in recent] if batch_entries is None
                 else batch_entries(recent, now),
-                "arrivals": arrivals_section(recent, now),
+                "arrivals": self.arrivals(recent),
                 "events": self._events_ring.items(),
             },
             "metrics": p.metrics(),
@@ -331,6 +332,13 @@ class Simulation:
                 "compression_ratio": p.estimator.snapshot(),
             },
         }
+
+    def arrivals(self, recent: Any = None) -> list[dict]:
+        """The timeline's arrival buckets (``snapshot.ArrivalRing``): records per
+        millisecond and partition over the last 2 s, newest last."""
+        if recent is None:
+            recent = list(self.producer.accumulator.recent)[-TIMELINE_BATCHES:]
+        return self._arrival_ring.items(recent, self.clock.now_ms)
 
     def __repr__(self) -> str:
         return f"<Simulation seed={self.seed} now_ms={self.now_ms}>"

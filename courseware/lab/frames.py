@@ -64,7 +64,6 @@ class FrameBuilder:
         self.count = 0
         self._last: dict | None = None
         self._done: dict[int, tuple[Any, dict]] = {}  # id(batch) -> (batch, final entry)
-        self._runs: dict[int, tuple[Any, list]] = {}  # id(closed batch) -> its arrival runs
         self._fast_ok = True
 
     def build(self, full: bool = False) -> dict:
@@ -128,31 +127,6 @@ class FrameBuilder:
             self._done = {id(b): done[id(b)] for b in recent if id(b) in done}
         return out
 
-    def _arrivals(self, recent: list, now: int, window_ms: int = 2000) -> list[dict]:
-        """``snapshot.arrivals_section`` with each closed batch's runs cached (a batch
-        closed for appends gets no more arrivals)."""
-        from producer_core.snapshot import ARRIVAL_BUCKETS
-
-        horizon = now - window_ms
-        runs_cache = self._runs
-        keep: dict[int, tuple[Any, list]] = {}
-        buckets: dict[tuple[int, str, int], int] = {}
-        get = buckets.get
-        for b in recent[-64:]:
-            if b.last_append_ms < horizon:
-                continue
-            cached = runs_cache.get(id(b))
-            if cached is not None and cached[0] is b:
-                runs = cached[1]
-            else:
-                topic, partition = b.topic, b.partition
-                runs = [((t, topic, partition), n) for t, n in zip(b.arr_t, b.arr_n)]
-            if b.closed_for_appends:
-                keep[id(b)] = (b, runs)
-            for key, n in runs:
-                if key[0] >= horizon:
-                    buckets[key] = get(key, 0) + n
-        self._runs = keep
-        items = sorted(buckets.items())[-ARRIVAL_BUCKETS:]
-        return [{"t": t, "topic": topic, "partition": p, "n": n}
-                for (t, topic, p), n in items]
+    def _arrivals(self, recent: list, now: int) -> list[dict]:
+        """The engine's arrival buckets (an aggregate it keeps: ``Simulation.arrivals``)."""
+        return self.sim.arrivals(recent)
