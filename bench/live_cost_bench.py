@@ -125,9 +125,22 @@ async def _live(preset: str, until_ms: int) -> dict:
             "rate": sum(float(w.get("rate") or 0) for w in session.scenario.get("workload", []))}
 
 
+def _run_async(coro):
+    """``asyncio.run`` — in a thread of its own when this thread already runs a loop
+    (e.g. under a test runner that drives a browser)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def measure(preset: str, seconds: float) -> dict:
     until = int(round(seconds * 1000 / FRAME_PERIOD_MS) * FRAME_PERIOD_MS)
-    live = asyncio.run(_live(preset, until))
+    live = _run_async(_live(preset, until))
     records = capture(preset, until)
     n = max(1, len(records))
     paced = plain_paced(preset, records)

@@ -63,8 +63,10 @@ class FrameBuilder:
         self.sim = sim
         self.count = 0
         self._last: dict | None = None
-        self._done: dict[int, tuple[Any, dict]] = {}  # id(batch) -> (batch, final entry)
+        # id(batch) -> (batch, entry, what the entry was built from; None once final)
+        self._done: dict[int, tuple[Any, dict, tuple | None]] = {}
         self._fast_ok = True
+        self.entries_built = 0  # timeline batch entries built (a work counter for tests)
 
     def build(self, full: bool = False) -> dict:
         n = self.count
@@ -109,20 +111,34 @@ class FrameBuilder:
         return state
 
     def _batches(self, recent: list, now: int) -> list[dict]:
+        """The timeline's batch entries.  An entry is rebuilt only when its batch changed
+        since the last frame (records, close, send, answer, retry): the others are the
+        same objects as before, which the delta recognises without comparing them."""
         from producer_core.snapshot import batch_entry
 
         done = self._done
         out = []
         append = out.append
+        built = 0
         for b in recent:
             cached = done.get(id(b))
             if cached is not None and cached[0] is b:
-                append(cached[1])
-                continue
+                if cached[2] is None:
+                    append(cached[1])  # final: its entry never changes again
+                    continue
+                sig = (b.records_count, b.closed_ms, b.sent_ms, b.acked_ms, b.send_count,
+                       b.compressed_bytes, b.outcome)
+                if sig == cached[2]:
+                    append(cached[1])
+                    continue
+            else:
+                sig = (b.records_count, b.closed_ms, b.sent_ms, b.acked_ms, b.send_count,
+                       b.compressed_bytes, b.outcome)
             entry = batch_entry(b, now)
-            if entry["outcome"] is not None:
-                done[id(b)] = (b, entry)  # final: its entry never changes again
+            built += 1
+            done[id(b)] = (b, entry, None if entry["outcome"] is not None else sig)
             append(entry)
+        self.entries_built += built
         if len(done) > 2 * len(recent) + 64:  # forget batches that left the window
             self._done = {id(b): done[id(b)] for b in recent if id(b) in done}
         return out

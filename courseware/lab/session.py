@@ -144,10 +144,11 @@ class LabSession:
         deadline = time.thread_time() + cpu_budget_ms / 1000.0
         reached = True
         before = self.sim.now_ms
-        while self.sim.now_ms < target:
-            # ~10 engine steps are about a millisecond of CPU: check the deadline that often
-            self._run_until(target, budget_steps=10)
-            if self.sim.now_ms < target and time.thread_time() >= deadline:
+        # ~10 engine steps are about a millisecond of CPU: check the deadline that often.
+        # Done only when everything due up to the target ran — entries due exactly at the
+        # target included, or a frame would show the lab in the middle of a millisecond.
+        while not self._run_until(target, budget_steps=10):
+            if time.thread_time() >= deadline:
                 reached = False
                 break
         self.pacer.observe(self.sim.now_ms, now)
@@ -155,9 +156,9 @@ class LabSession:
             self.dirty = True  # slow motion may not move the integer clock every tick
         return reached
 
-    def _run_until(self, target_ms: int, budget_steps: int) -> None:
+    def _run_until(self, target_ms: int, budget_steps: int) -> bool:
         """Run scheduler entries due up to ``target_ms``, at most ``budget_steps`` of them;
-        the clock reaches ``target_ms`` only when everything due ran."""
+        the clock reaches ``target_ms`` only when everything due ran (then True)."""
         scheduler = self.sim.scheduler
         peek, step = scheduler.peek_ms, scheduler.step
         for _ in range(budget_steps):
@@ -168,8 +169,10 @@ class LabSession:
         else:
             nxt = peek()
             if nxt is not None and nxt <= target_ms:
-                return  # budget spent with work still due: stay at the last entry's time
-        scheduler.run_until(target_ms)
+                return False  # budget spent with work still due: stay at the last entry
+        if target_ms > scheduler.now_ms:
+            scheduler.run_until(target_ms)
+        return True
 
     def step(self, count: int = 1) -> dict:
         """Pause, then run until ``count`` engine events were published (one by default)."""
