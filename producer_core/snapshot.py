@@ -3,7 +3,9 @@
 Bounded whatever the run's length: at most 8 batches per partition queue (then
 ``more``), the 200 most recent batches in the timeline, the newest arrival buckets and a
 ring of at most 100 notable events.  Cheap enough for 30 calls a second: nothing here
-walks every record — arrivals are kept run-length encoded on each batch.
+walks every record — arrivals are kept run-length encoded on each batch, and the
+timeline's buckets are an aggregate (``ArrivalRing``) that reads only the runs newer
+than its last call.
 
 Extensions to the SEAMS schema (additive): ``close_reason`` may also be ``piggyback``
 (drained because another partition made the same broker ready — Kafka drains every
@@ -139,21 +141,6 @@ def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: in
                 "more": max(0, len(batches) - QUEUE_LIMIT),
             })
     return out
-
-
-def arrivals_section(batches: list, now_ms: int, window_ms: int = 2000) -> list[dict]:
-    """Recent arrivals (last ``window_ms``), bucketed per millisecond and partition."""
-    buckets: dict[tuple[int, str, int], int] = {}
-    horizon = now_ms - window_ms
-    recent = [b for b in batches[-64:] if b.last_append_ms >= horizon]
-    for b in recent:
-        for t, n in zip(b.arr_t, b.arr_n):
-            if t < horizon:
-                continue
-            key = (t, b.topic, b.partition)
-            buckets[key] = buckets.get(key, 0) + n
-    items = sorted(buckets.items())[-ARRIVAL_BUCKETS:]
-    return [{"t": t, "topic": topic, "partition": p, "n": n} for (t, topic, p), n in items]
 
 
 class ArrivalRing:
