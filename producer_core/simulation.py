@@ -44,6 +44,7 @@ from producer_core.snapshot import (
     TIMELINE_BATCHES,
     ArrivalRing,
     EventRing,
+    QueueTotals,
     batch_entry,
     partitions_section,
 )
@@ -102,6 +103,7 @@ class Simulation:
         self.fault_log: list[dict] = []
         self._events_ring = EventRing(self.events)
         self._arrival_ring = ArrivalRing()
+        self.queue_totals = QueueTotals()
         self._trace: Trace | None = None
         self._carry = 0.0
         self._config_cache: tuple[int, dict] | None = None
@@ -311,7 +313,8 @@ class Simulation:
             "seed": self.seed,
             "config": dict(self._config_cache[1]),
             "notes": list(cfg.notes),
-            "partitions": partitions_section(p, self.cluster.topics(), now),
+            "partitions": partitions_section(p, self.cluster.topics(), now,
+                                             self.queue_totals),
             "pool": pool,
             "inflight": p.client.snapshot(list(self.cluster.broker_ids), now),
             "cluster": self.cluster.snapshot(),

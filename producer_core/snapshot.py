@@ -15,6 +15,7 @@ and ``requests[].kind``; ``producer`` (producer id/epoch, closed flag, ratio est
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import Any
 
@@ -115,7 +116,65 @@ def queue_entry(b: Any, now_ms: int) -> dict:
             "attempts": b.attempts, "close_reason": b.close_reason}
 
 
-def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int) -> list:
+SMALL_QUEUE = 16  # queues up to this long are summed directly
+
+
+class QueueTotals:
+    """Queued records and bytes per partition, kept incrementally across snapshots.
+
+    A partition's queue is FIFO: batches leave at the head (drained) and join at the
+    tail (new).  Between two calls only those ends are read — plus the first and last two
+    batches seen, which may still change (records appended, a retry's encoded size) — so a backlog of thousands of batches (a slow
+    broker at a high rate) costs what the batches that moved cost, not the backlog.
+    Anything else (a retry or split put back at the head, an expiry from the middle)
+    is detected and the queue is summed again.  ``visited`` counts batches read.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, tuple] = {}
+        self.visited = 0
+
+    def totals(self, tp: Any, dq: Any) -> tuple[int, int]:
+        n = len(dq)
+        if n <= SMALL_QUEUE:
+            self._cache.pop(tp, None)
+            self.visited += n
+            return (sum(b.records_count for b in dq), sum(b.size_in_bytes for b in dq))
+        c = self._cache.get(tp)
+        if c is not None and c[0] is dq:
+            _dq, order, index, recs, sizes = c
+            pos = index.get(id(dq[0]))
+            kept = len(order) - pos if pos is not None and order[pos] is dq[0] else -1
+            if 2 <= kept <= n and dq[kept - 1] is order[-1]:
+                order, recs, sizes = order[pos:], recs[pos:], sizes[pos:]
+                # the newest may still take records; a retried batch put back at the
+                # head has its encoded size now
+                for i in {0, 1, kept - 2, kept - 1}:
+                    b = order[i]
+                    recs[i] = b.records_count
+                    sizes[i] = b.size_in_bytes
+                added = 0
+                for b in itertools.islice(dq, kept, None):
+                    order.append(b)
+                    recs.append(b.records_count)
+                    sizes.append(b.size_in_bytes)
+                    added += 1
+                self.visited += pos + 4 + added
+                self._store(tp, dq, order, recs, sizes)
+                return sum(recs), sum(sizes)
+        order = list(dq)
+        recs = [b.records_count for b in order]
+        sizes = [b.size_in_bytes for b in order]
+        self.visited += n
+        self._store(tp, dq, order, recs, sizes)
+        return sum(recs), sum(sizes)
+
+    def _store(self, tp: Any, dq: Any, order: list, recs: list, sizes: list) -> None:
+        self._cache[tp] = (dq, order, {id(b): i for i, b in enumerate(order)}, recs, sizes)
+
+
+def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int,
+                       totals: QueueTotals | None = None) -> list:
     acc = producer.accumulator
     md = producer.metadata
     from producer_core.protocol import TopicPartition
@@ -131,14 +190,19 @@ def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: in
         parts = range(n) if n else sorted(known or {})
         for p in parts:
             tp = TopicPartition(topic, p)
-            batches = acc.queued_batches(tp)
+            dq = acc._deque_or_none(tp) or ()
+            if totals is not None:
+                queued_records, queued_bytes = totals.totals(tp, dq)
+            else:
+                queued_records = sum(b.records_count for b in dq)
+                queued_bytes = sum(b.size_in_bytes for b in dq)
             out.append({
                 "topic": topic, "partition": p, "leader": md.leader_for(tp),
                 "muted": tp in acc.muted,
-                "queued_bytes": sum(b.size_in_bytes for b in batches),
-                "queued_records": sum(b.records_count for b in batches),
-                "queue": [queue_entry(b, now_ms) for b in batches[:QUEUE_LIMIT]],
-                "more": max(0, len(batches) - QUEUE_LIMIT),
+                "queued_bytes": queued_bytes,
+                "queued_records": queued_records,
+                "queue": [queue_entry(b, now_ms) for b in itertools.islice(dq, QUEUE_LIMIT)],
+                "more": max(0, len(dq) - QUEUE_LIMIT),
             })
     return out
 

@@ -96,7 +96,8 @@ class FrameBuilder:
         last = self._last
         state = dict(last)
         state["now_ms"] = now
-        state["partitions"] = partitions_section(producer, sim.cluster.topics(), now)
+        state["partitions"] = partitions_section(producer, sim.cluster.topics(), now,
+                                                 getattr(sim, "queue_totals", None))
         pool = producer.pool.snapshot()
         pool["waiters"] = max(pool["waiters"], 0)
         state["pool"] = pool
