@@ -31,6 +31,7 @@ from producer_core.errors import KafkaError
 from producer_core.scheduler import PRIORITY_DEFAULT
 
 MAX_BACKLOG_MS = 1000
+CHUNK = 256  # keys drawn at a time
 _OUTCOME_KINDS = ("batch.completed", "batch.failed", "batch.expired")
 PATTERNS = ("steady", "bursty")
 KEY_MODES = ("none", "uniform", "zipf", "sequential")
@@ -156,12 +157,13 @@ class WorkloadSpec:
 
 
 class _KeyGen:
-    __slots__ = ("cdf", "keys", "mode", "rng", "seq")
+    __slots__ = ("_stream", "cdf", "keys", "mode", "rng", "seq")
 
     def __init__(self, spec: str, rng: Random) -> None:
         self.mode, n = parse_keys(spec)
         self.rng = rng
         self.seq = 0
+        self._stream = None
         self.keys = [b"key-%d" % i for i in range(n)]
         self.cdf: list[float] = []
         if self.mode == "zipf":
@@ -172,10 +174,33 @@ class _KeyGen:
                 self.cdf.append(acc)
 
     def next_fn(self):
-        """The per-record key function (C-level for ``none``)."""
+        """The per-record key function: C-level, drawing keys in chunks of ``CHUNK`` —
+        the very sequence ``next()`` gives, a Python call only once per chunk.  (This
+        RNG draws nothing else once the value pool is built, so drawing ahead changes no
+        key.)  Call it once per generator: the chunks it pre-drew belong to it."""
         if self.mode == "none":
             return itertools.repeat(None).__next__
-        return self.next
+        if self._stream is None:
+            self._stream = itertools.chain.from_iterable(
+                iter(self._chunk, None)).__next__
+        return self._stream
+
+    def _chunk(self) -> list:
+        n = len(self.keys)
+        if self.mode == "uniform":
+            below, keys = self.rng._randbelow, self.keys  # = randrange(n), one call fewer
+            return [keys[below(n)] for _ in range(CHUNK)]
+        if self.mode == "zipf":
+            rnd, cdf, keys, last = self.rng.random, self.cdf, self.keys, n - 1
+            top = cdf[-1]
+            out = []
+            for _ in range(CHUNK):
+                i = bisect.bisect_left(cdf, rnd() * top)
+                out.append(keys[i if i < last else last])
+            return out
+        start = self.seq
+        self.seq += CHUNK
+        return [b"key-%d" % i for i in range(start + 1, start + CHUNK + 1)]
 
     def next(self) -> bytes | None:
         mode = self.mode
