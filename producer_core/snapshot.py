@@ -142,35 +142,47 @@ class QueueTotals:
             return (sum(b.records_count for b in dq), sum(b.size_in_bytes for b in dq))
         c = self._cache.get(tp)
         if c is not None and c[0] is dq:
-            _dq, order, index, recs, sizes = c
-            pos = index.get(id(dq[0]))
-            kept = len(order) - pos if pos is not None and order[pos] is dq[0] else -1
+            _dq, order, index, base, recs, sizes, tot_r, tot_b = c
+            head = dq[0]
+            seq = index.get(id(head))
+            pos = -1 if seq is None else seq - base
+            kept = len(order) - pos if 0 <= pos < len(order) and order[pos] is head else -1
             if 2 <= kept <= n and dq[kept - 1] is order[-1]:
-                order, recs, sizes = order[pos:], recs[pos:], sizes[pos:]
+                if pos:
+                    for b in order[:pos]:  # drained since the last call
+                        del index[id(b)]
+                    tot_r -= sum(recs[:pos])
+                    tot_b -= sum(sizes[:pos])
+                    del order[:pos], recs[:pos], sizes[:pos]
+                    base += pos
                 # the newest may still take records; a retried batch put back at the
                 # head has its encoded size now
                 for i in {0, 1, kept - 2, kept - 1}:
                     b = order[i]
-                    recs[i] = b.records_count
-                    sizes[i] = b.size_in_bytes
+                    r, z = b.records_count, b.size_in_bytes
+                    tot_r += r - recs[i]
+                    tot_b += z - sizes[i]
+                    recs[i], sizes[i] = r, z
                 added = 0
                 for b in itertools.islice(dq, kept, None):
+                    index[id(b)] = base + len(order)
                     order.append(b)
-                    recs.append(b.records_count)
-                    sizes.append(b.size_in_bytes)
+                    r, z = b.records_count, b.size_in_bytes
+                    recs.append(r)
+                    sizes.append(z)
+                    tot_r += r
+                    tot_b += z
                     added += 1
                 self.visited += pos + 4 + added
-                self._store(tp, dq, order, recs, sizes)
-                return sum(recs), sum(sizes)
+                self._cache[tp] = (dq, order, index, base, recs, sizes, tot_r, tot_b)
+                return tot_r, tot_b
         order = list(dq)
         recs = [b.records_count for b in order]
         sizes = [b.size_in_bytes for b in order]
         self.visited += n
-        self._store(tp, dq, order, recs, sizes)
+        self._cache[tp] = (dq, order, {id(b): i for i, b in enumerate(order)}, 0, recs, sizes,
+                           sum(recs), sum(sizes))
         return sum(recs), sum(sizes)
-
-    def _store(self, tp: Any, dq: Any, order: list, recs: list, sizes: list) -> None:
-        self._cache[tp] = (dq, order, {id(b): i for i, b in enumerate(order)}, recs, sizes)
 
 
 def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int,
