@@ -196,7 +196,7 @@ class _KeyGen:
             out = []
             for _ in range(CHUNK):
                 i = bisect.bisect_left(cdf, rnd() * top)
-                out.append(keys[i if i < last else last])
+                out.append(keys[i if i < last else last])  # noqa: FURB136
             return out
         start = self.seq
         self.seq += CHUNK
@@ -439,7 +439,7 @@ class Workload:
                         skipped = int((floor - due) // iv) + 1
                         self.shed += skipped
                         due += skipped * iv
-                    t = cpu if cpu > due else due
+                    t = cpu if cpu > due else due  # noqa: FURB136 (hot path: no call)
                     if bursty:
                         t = self.burst_adjust(t)
                     if t >= horizon:
