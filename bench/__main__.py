@@ -9,6 +9,7 @@ import sys
 
 BENCHES = {"send": "bench.send_bench", "sweep": "bench.sweep_bench",
            "compression": "bench.compression_bench", "live": "bench.live_bench",
+           "live-cost": "bench.live_cost_bench",
            "rooms": "bench.room_bench",
            "sandbox": "bench.sandbox_bench",
            "grading": "bench.grading_bench",

@@ -27,9 +27,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "batch.closed": ("batch_id", "topic", "partition", "reason", "records", "bytes"),
     "batch.drained": ("batch_id", "node", "attempt", "base_sequence"),
     "batch.completed": ("batch_id", "topic", "partition", "base_offset", "records"),
-    "batch.failed": ("batch_id", "topic", "partition", "error"),
+    "batch.failed": ("batch_id", "topic", "partition", "error", "records", "error_type"),
     "batch.retry": ("batch_id", "topic", "partition", "error", "attempt", "backoff_ms"),
-    "batch.expired": ("batch_id", "topic", "partition", "error"),
+    "batch.expired": ("batch_id", "topic", "partition", "error", "records", "error_type"),
     "batch.split": ("batch_id", "into"),
     # sender / network
     "request.sent": ("request_id", "node", "batches", "bytes", "records"),

@@ -10,7 +10,6 @@ kept in :attr:`ProducerInterceptors.errors`, so the trace and the lab can show i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -34,28 +33,40 @@ class ProducerInterceptor:
 
 
 class CountingInterceptor(ProducerInterceptor):
-    """A teaching example: counts what the producer tells its interceptors —
-    ``on_send`` calls, and acknowledgements split into successes and errors."""
+    """A teaching interceptor (the ``lesson-interceptors`` preset): counts its calls and
+    stamps every record with a ``lab-seq`` header, so the lab can show what an interceptor
+    sees.  ``on_send`` runs in the application's thread inside ``send()``, before the
+    record is serialized; ``on_acknowledgement`` runs on the Sender's I/O thread, once per
+    record, when its batch is acknowledged or fails — keep both fast."""
+
+    HEADER = "lab-seq"
 
     def __init__(self) -> None:
-        self.sent = 0
+        self.on_send_calls = 0
         self.acknowledged = 0
-        self.errors = 0
+        self.failed = 0
 
     def on_send(self, record: ProducerRecord) -> ProducerRecord:
-        self.sent += 1
-        return record
+        self.on_send_calls += 1
+        headers = (*tuple(record.headers or ()), (self.HEADER, str(self.on_send_calls).encode()))
+        return replace(record, headers=headers)
 
     def on_acknowledgement(self, metadata: RecordMetadata | None,
                            exception: BaseException | None) -> None:
         if exception is None:
             self.acknowledged += 1
         else:
-            self.errors += 1
+            self.failed += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {"on_send": self.on_send_calls,
+                "on_acknowledgement": self.acknowledged + self.failed,
+                "acknowledged": self.acknowledged, "failed": self.failed,
+                "header": self.HEADER}
 
     def counts(self) -> dict[str, int]:
-        return {"on_send": self.sent, "acknowledged": self.acknowledged,
-                "errors": self.errors}
+        return {"on_send": self.on_send_calls, "acknowledged": self.acknowledged,
+                "errors": self.failed}
 
 
 class HeaderInterceptor(ProducerInterceptor):
@@ -70,7 +81,7 @@ class HeaderInterceptor(ProducerInterceptor):
 
     def on_send(self, record: ProducerRecord) -> ProducerRecord:
         self.seq += 1
-        return dataclasses.replace(
+        return replace(
             record, headers=(*record.headers, (self.header, str(self.seq).encode())))
 
 
@@ -165,39 +176,6 @@ class ProducerInterceptors:
                 interceptor.close()
             except Exception as exc:  # noqa: BLE001 - one failing close must not stop others
                 self._failed(interceptor, "close", exc, None)
-
-
-class CountingInterceptor(ProducerInterceptor):
-    """A teaching interceptor (the ``lesson-interceptors`` preset): counts its calls and
-    stamps every record with a ``lab-seq`` header, so the lab can show what an interceptor
-    sees.  ``on_send`` runs in the application's thread inside ``send()``, before the
-    record is serialized; ``on_acknowledgement`` runs on the Sender's I/O thread, once per
-    record, when its batch is acknowledged or fails — keep both fast."""
-
-    HEADER = "lab-seq"
-
-    def __init__(self) -> None:
-        self.on_send_calls = 0
-        self.acknowledged = 0
-        self.failed = 0
-
-    def on_send(self, record: ProducerRecord) -> ProducerRecord:
-        self.on_send_calls += 1
-        headers = (*tuple(record.headers or ()), (self.HEADER, str(self.on_send_calls).encode()))
-        return replace(record, headers=headers)
-
-    def on_acknowledgement(self, metadata: RecordMetadata | None,
-                           exception: BaseException | None) -> None:
-        if exception is None:
-            self.acknowledged += 1
-        else:
-            self.failed += 1
-
-    def stats(self) -> dict[str, Any]:
-        return {"on_send": self.on_send_calls,
-                "on_acknowledgement": self.acknowledged + self.failed,
-                "acknowledged": self.acknowledged, "failed": self.failed,
-                "header": self.HEADER}
 
 
 def chain_stats(chain: ProducerInterceptors | None) -> list[dict[str, Any]]:

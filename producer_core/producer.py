@@ -258,6 +258,59 @@ class Producer:
             self.sender.wakeup_at(now + self._linger_ms)
         return fut
 
+    @property
+    def plain_ok(self) -> bool:
+        """True when :meth:`append_plain` may be used: no interceptors, custom partitioner
+        or send observers, byte serializers, and the producer is open."""
+        return (self.interceptors is None and self.partitioner is None and not self._closed
+                and not self.send_observers and self._key_passthrough
+                and self._value_passthrough)
+
+    def append_plain(self, topic: str, kb: bytes | None,
+                     vb: bytes | None) -> FutureRecordMetadata | None:
+        """``send()``'s fast path for a workload thread's plain record of bytes.
+
+        The caller checked :attr:`plain_ok` for the tick.  Returns the future when the
+        record was appended and ``send()`` returned at once — the same append, partition
+        and sender wake-up as :meth:`send`.  Returns None, having changed nothing a later
+        ``send()`` would not redo identically, when the call needs the general path:
+        no metadata yet, a large record, or the buffer pool cannot give a new batch its
+        memory now (the thread then blocks in :meth:`send_async`).
+        """
+        tmeta = self.metadata._topics.get(topic)
+        if tmeta is None or tmeta.partitions is None:
+            return None
+        if (len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record:
+            return None
+        now = self._clock._now_ms
+        if kb is not None and not self._ignore_keys:
+            h = self._key_hash.get(kb)
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % len(tmeta.partitions)
+        else:
+            partition = -1
+        acc = self.accumulator
+        fut = acc.append(topic, partition, now, kb, vb, (), now)
+        if fut is None:
+            size = acc.needs_buffer
+            if not self.pool.try_allocate(size):
+                return None  # blocks: send_async redoes the append and waits for memory
+            fut = acc.append(topic, partition, now, kb, vb, (), now, None, size)
+            if not acc.buffer_used:
+                self.pool.deallocate(size)
+        self.send_calls += 1
+        tmeta.last_used_ms = now
+        if acc.batch_is_full:
+            due = self.sender._timer_due
+            if due is None or due > now:
+                self.sender.wakeup()
+        elif acc.new_batch_created:
+            self.sender.wakeup_at(now + self._linger_ms)
+        return fut
+
     def _send_general(self, topic: Any, value: Any, key: Any, headers: Any, partition: Any,
                       timestamp_ms: Any, callback: Any) -> FutureRecordMetadata:
         """send() for any record: the future, after blocking if the call had to wait."""

@@ -514,10 +514,13 @@ class Sender:
                 if expired:
                     self.events.publish("batch.expired", batch_id=batch.id,
                                         topic=batch.topic, partition=batch.partition,
-                                        error=str(exc))
+                                        error=str(exc), records=batch.records_count,
+                                        error_type=type(exc).__name__)
                 else:
                     self.events.publish("batch.failed", batch_id=batch.id, topic=batch.topic,
-                                        partition=batch.partition, error=str(exc))
+                                        partition=batch.partition, error=str(exc),
+                                        records=batch.records_count,
+                                        error_type=type(exc).__name__)
         self._release(batch)
 
     def _release(self, batch: ProducerBatch) -> None:

@@ -42,8 +42,9 @@ from producer_core.producer import Producer
 from producer_core.scheduler import Scheduler, VirtualClock
 from producer_core.snapshot import (
     TIMELINE_BATCHES,
+    ArrivalRing,
     EventRing,
-    arrivals_section,
+    QueueTotals,
     batch_entry,
     partitions_section,
 )
@@ -107,6 +108,8 @@ class Simulation:
         self.workloads: list[Any] = []
         self.fault_log: list[dict] = []
         self._events_ring = EventRing(self.events)
+        self._arrival_ring = ArrivalRing()
+        self.queue_totals = QueueTotals()
         self._log_unused(cfg)
         self._trace: Trace | None = None
         self._carry = 0.0
@@ -213,6 +216,10 @@ class Simulation:
         w = Workload(self, spec, name=None if not self.workloads
                      else f"app-{len(self.workloads) + 1}")
         self.workloads.append(w)
+        same = [o for o in self.workloads if o.spec.topic == w.spec.topic]
+        if len(same) > 1:
+            for o in same:  # batches mix their records: outcomes are told per record
+                o.share_topic()
         return w
 
     def apply_fault(self, fault: dict) -> None:
@@ -323,14 +330,15 @@ class Simulation:
             "notes": list(cfg.notes),
             # keys Kafka would ignore, each with its "did you mean" (shown prominently)
             "warnings": list(cfg.warnings),
-            "partitions": partitions_section(p, self.cluster.topics(), now),
+            "partitions": partitions_section(p, self.cluster.topics(), now,
+                                             self.queue_totals),
             "pool": pool,
             "inflight": p.client.snapshot(list(self.cluster.broker_ids), now),
             "cluster": self.cluster.snapshot(),
             "timeline": {
                 "batches": [batch_entry(b, now) for b in recent] if batch_entries is None
                 else batch_entries(recent, now),
-                "arrivals": arrivals_section(recent, now),
+                "arrivals": self.arrivals(recent),
                 "events": self._events_ring.items(),
             },
             "metrics": p.metrics(),
@@ -344,6 +352,13 @@ class Simulation:
                 "compression_ratio": p.estimator.snapshot(),
             },
         }
+
+    def arrivals(self, recent: Any = None) -> list[dict]:
+        """The timeline's arrival buckets (``snapshot.ArrivalRing``): records per
+        millisecond and partition over the last 2 s, newest last."""
+        if recent is None:
+            recent = list(self.producer.accumulator.recent)[-TIMELINE_BATCHES:]
+        return self._arrival_ring.items(recent, self.clock.now_ms)
 
     def __repr__(self) -> str:
         return f"<Simulation seed={self.seed} now_ms={self.now_ms}>"

@@ -3,7 +3,9 @@
 Bounded whatever the run's length: at most 8 batches per partition queue (then
 ``more``), the 200 most recent batches in the timeline, the newest arrival buckets and a
 ring of at most 100 notable events.  Cheap enough for 30 calls a second: nothing here
-walks every record — arrivals are kept run-length encoded on each batch.
+walks every record — arrivals are kept run-length encoded on each batch, and the
+timeline's buckets are an aggregate (``ArrivalRing``) that reads only the runs newer
+than its last call.
 
 Extensions to the SEAMS schema (additive): ``close_reason`` may also be ``piggyback``
 (drained because another partition made the same broker ready — Kafka drains every
@@ -13,6 +15,7 @@ and ``requests[].kind``; ``producer`` (producer id/epoch, closed flag, ratio est
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import Any
 
@@ -118,7 +121,77 @@ def queue_entry(b: Any, now_ms: int) -> dict:
             "attempts": b.attempts, "close_reason": b.close_reason}
 
 
-def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int) -> list:
+SMALL_QUEUE = 16  # queues up to this long are summed directly
+
+
+class QueueTotals:
+    """Queued records and bytes per partition, kept incrementally across snapshots.
+
+    A partition's queue is FIFO: batches leave at the head (drained) and join at the
+    tail (new).  Between two calls only those ends are read — plus the first and last two
+    batches seen, which may still change (records appended, a retry's encoded size) — so a backlog of thousands of batches (a slow
+    broker at a high rate) costs what the batches that moved cost, not the backlog.
+    Anything else (a retry or split put back at the head, an expiry from the middle)
+    is detected and the queue is summed again.  ``visited`` counts batches read.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, tuple] = {}
+        self.visited = 0
+
+    def totals(self, tp: Any, dq: Any) -> tuple[int, int]:
+        n = len(dq)
+        if n <= SMALL_QUEUE:
+            self._cache.pop(tp, None)
+            self.visited += n
+            return (sum(b.records_count for b in dq), sum(b.size_in_bytes for b in dq))
+        c = self._cache.get(tp)
+        if c is not None and c[0] is dq:
+            _dq, order, index, base, recs, sizes, tot_r, tot_b = c
+            head = dq[0]
+            seq = index.get(id(head))
+            pos = -1 if seq is None else seq - base
+            kept = len(order) - pos if 0 <= pos < len(order) and order[pos] is head else -1
+            if 2 <= kept <= n and dq[kept - 1] is order[-1]:
+                if pos:
+                    for b in order[:pos]:  # drained since the last call
+                        del index[id(b)]
+                    tot_r -= sum(recs[:pos])
+                    tot_b -= sum(sizes[:pos])
+                    del order[:pos], recs[:pos], sizes[:pos]
+                    base += pos
+                # the newest may still take records; a retried batch put back at the
+                # head has its encoded size now
+                for i in {0, 1, kept - 2, kept - 1}:
+                    b = order[i]
+                    r, z = b.records_count, b.size_in_bytes
+                    tot_r += r - recs[i]
+                    tot_b += z - sizes[i]
+                    recs[i], sizes[i] = r, z
+                added = 0
+                for b in itertools.islice(dq, kept, None):
+                    index[id(b)] = base + len(order)
+                    order.append(b)
+                    r, z = b.records_count, b.size_in_bytes
+                    recs.append(r)
+                    sizes.append(z)
+                    tot_r += r
+                    tot_b += z
+                    added += 1
+                self.visited += pos + 4 + added
+                self._cache[tp] = (dq, order, index, base, recs, sizes, tot_r, tot_b)
+                return tot_r, tot_b
+        order = list(dq)
+        recs = [b.records_count for b in order]
+        sizes = [b.size_in_bytes for b in order]
+        self.visited += n
+        self._cache[tp] = (dq, order, {id(b): i for i, b in enumerate(order)}, 0, recs, sizes,
+                           sum(recs), sum(sizes))
+        return sum(recs), sum(sizes)
+
+
+def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: int,
+                       totals: QueueTotals | None = None) -> list:
     acc = producer.accumulator
     md = producer.metadata
     from producer_core.protocol import TopicPartition
@@ -134,28 +207,84 @@ def partitions_section(producer: Any, cluster_topics: dict[str, int], now_ms: in
         parts = range(n) if n else sorted(known or {})
         for p in parts:
             tp = TopicPartition(topic, p)
-            batches = acc.queued_batches(tp)
+            dq = acc._deque_or_none(tp) or ()
+            if totals is not None:
+                queued_records, queued_bytes = totals.totals(tp, dq)
+            else:
+                queued_records = sum(b.records_count for b in dq)
+                queued_bytes = sum(b.size_in_bytes for b in dq)
             out.append({
                 "topic": topic, "partition": p, "leader": md.leader_for(tp),
                 "muted": tp in acc.muted,
-                "queued_bytes": sum(b.size_in_bytes for b in batches),
-                "queued_records": sum(b.records_count for b in batches),
-                "queue": [queue_entry(b, now_ms) for b in batches[:QUEUE_LIMIT]],
-                "more": max(0, len(batches) - QUEUE_LIMIT),
+                "queued_bytes": queued_bytes,
+                "queued_records": queued_records,
+                "queue": [queue_entry(b, now_ms) for b in itertools.islice(dq, QUEUE_LIMIT)],
+                "more": max(0, len(dq) - QUEUE_LIMIT),
             })
     return out
 
 
-def arrivals_section(batches: list, now_ms: int, window_ms: int = 2000) -> list[dict]:
-    """Recent arrivals (last ``window_ms``), bucketed per millisecond and partition."""
-    buckets: dict[tuple[int, str, int], int] = {}
-    horizon = now_ms - window_ms
-    recent = [b for b in batches[-64:] if b.last_append_ms >= horizon]
-    for b in recent:
-        for t, n in zip(b.arr_t, b.arr_n):
-            if t < horizon:
+class ArrivalRing:
+    """The timeline's arrival buckets, kept by the engine as an aggregate.
+
+    A bucket is ``{"t", "topic", "partition", "n"}``: ``n`` records appended to that
+    partition in millisecond ``t``.  Arrivals are stamped with the clock at append, so a
+    bucket is final once the clock has moved past its millisecond: final buckets are
+    collected once (only the arrival runs newer than the last call are read from the
+    batches) and kept in a ring, newest last, bounded by ``limit`` and ``window_ms``.
+    ``items()`` returns the ring plus the buckets of the current millisecond.  The work
+    per call grows with the buckets added since the last call — at most one per
+    partition per millisecond — never with the number of records.
+    """
+
+    def __init__(self, window_ms: int = 2000, limit: int = ARRIVAL_BUCKETS) -> None:
+        self.window_ms = window_ms
+        self._final: deque[dict] = deque(maxlen=limit)
+        self._upto = -1  # every bucket before this millisecond is in _final
+        self.work = 0  # arrival runs read so far (a cost counter for tests and benches)
+
+    def _collect(self, batches: Any, lo: int, hi: int) -> dict[tuple[int, str, int], int]:
+        """Arrival counts per (t, topic, partition) for ``lo <= t < hi``."""
+        out: dict[tuple[int, str, int], int] = {}
+        get = out.get
+        work = 0
+        for b in batches:
+            if b.last_append_ms < lo:
                 continue
-            key = (t, b.topic, b.partition)
-            buckets[key] = buckets.get(key, 0) + n
-    items = sorted(buckets.items())[-ARRIVAL_BUCKETS:]
-    return [{"t": t, "topic": topic, "partition": p, "n": n} for (t, topic, p), n in items]
+            ts = b.arr_t
+            i = len(ts) - 1
+            if i < 0:
+                continue
+            starts = b.arr_i
+            end = b.records_count
+            topic, partition = b.topic, b.partition
+            while i >= 0:
+                t = ts[i]
+                if t < lo:
+                    break
+                work += 1
+                if t < hi:
+                    key = (t, topic, partition)
+                    out[key] = get(key, 0) + end - starts[i]
+                end = starts[i]
+                i -= 1
+        self.work += work
+        return out
+
+    def items(self, batches: Any, now_ms: int) -> list[dict]:
+        """The buckets of the last ``window_ms``: final ones, then the current ms."""
+        final = self._final
+        if now_ms > self._upto:
+            lo = self._upto if self._upto >= 0 else now_ms - self.window_ms
+            new = self._collect(batches, lo, now_ms)
+            for (t, topic, partition), n in sorted(new.items()):
+                final.append({"t": t, "topic": topic, "partition": partition, "n": n})
+            self._upto = now_ms
+        horizon = now_ms - self.window_ms
+        while final and final[0]["t"] < horizon:
+            final.popleft()
+        current = self._collect(batches, now_ms, now_ms + 1)
+        out = list(final)
+        for (t, topic, partition), n in sorted(current.items()):
+            out.append({"t": t, "topic": topic, "partition": partition, "n": n})
+        return out[-ARRIVAL_BUCKETS:]

@@ -31,6 +31,8 @@ from producer_core.errors import KafkaError
 from producer_core.scheduler import PRIORITY_DEFAULT
 
 MAX_BACKLOG_MS = 1000
+CHUNK = 256  # keys drawn at a time
+_OUTCOME_KINDS = ("batch.completed", "batch.failed", "batch.expired")
 PATTERNS = ("steady", "bursty")
 KEY_MODES = ("none", "uniform", "zipf", "sequential")
 
@@ -155,12 +157,13 @@ class WorkloadSpec:
 
 
 class _KeyGen:
-    __slots__ = ("cdf", "keys", "mode", "rng", "seq")
+    __slots__ = ("_stream", "cdf", "keys", "mode", "rng", "seq")
 
     def __init__(self, spec: str, rng: Random) -> None:
         self.mode, n = parse_keys(spec)
         self.rng = rng
         self.seq = 0
+        self._stream = None
         self.keys = [b"key-%d" % i for i in range(n)]
         self.cdf: list[float] = []
         if self.mode == "zipf":
@@ -171,10 +174,33 @@ class _KeyGen:
                 self.cdf.append(acc)
 
     def next_fn(self):
-        """The per-record key function (C-level for ``none``)."""
+        """The per-record key function: C-level, drawing keys in chunks of ``CHUNK`` —
+        the very sequence ``next()`` gives, a Python call only once per chunk.  (This
+        RNG draws nothing else once the value pool is built, so drawing ahead changes no
+        key.)  Call it once per generator: the chunks it pre-drew belong to it."""
         if self.mode == "none":
             return itertools.repeat(None).__next__
-        return self.next
+        if self._stream is None:
+            self._stream = itertools.chain.from_iterable(
+                iter(self._chunk, None)).__next__
+        return self._stream
+
+    def _chunk(self) -> list:
+        n = len(self.keys)
+        if self.mode == "uniform":
+            below, keys = self.rng._randbelow, self.keys  # = randrange(n), one call fewer
+            return [keys[below(n)] for _ in range(CHUNK)]
+        if self.mode == "zipf":
+            rnd, cdf, keys, last = self.rng.random, self.cdf, self.keys, n - 1
+            top = cdf[-1]
+            out = []
+            for _ in range(CHUNK):
+                i = bisect.bisect_left(cdf, rnd() * top)
+                out.append(keys[i if i < last else last])  # noqa: FURB136
+            return out
+        start = self.seq
+        self.seq += CHUNK
+        return [b"key-%d" % i for i in range(start + 1, start + CHUNK + 1)]
 
     def next(self) -> bytes | None:
         mode = self.mode
@@ -231,95 +257,30 @@ class _AppThread:
         self.w._wake(self, t_ms)
 
     def run(self) -> None:
-        """Send every record due before the end of this millisecond (hot path: locals)."""
-        self._wake_ms = None
+        """Send every record due before the end of this millisecond."""
+        self._wake_ms = self.w.sched.now_ms
+        self.w._tick(self._wake_ms, (self,))
+
+    def send_slow(self, value: bytes, key: bytes | None, callback: Any) -> tuple | None:
+        """One ``send()`` through the general path (metadata wait, buffer-pool wait, large
+        records, interceptors...).  Returns ``(future, blocked_ms)`` when the call returned
+        at once, ``()`` when it raised (counted), None when the thread blocked."""
         w = self.w
-        if self.finished or self.blocked or self.waiting or w.paused:
-            return
-        now_ms = w.sched.now_ms
-        spec = w.spec
-        if spec.stop_ms is not None and now_ms >= spec.stop_ms:
-            self.finish()
-            return
-        horizon = (now_ms + 1) * 1000.0
-        send = w.producer.send_async
-        topic = spec.topic
-        name = self.name
-        on_return = self._on_return
-        callback = w._on_complete if spec.track_outcomes else None
-        next_value = w.values.next
-        next_key = w.keygen.next_fn()
-        base_us = timemodel.RECORD_CPU_US
-        byte_us = w._byte_ns / 1000.0
-        iv = w.interval_us
-        bursty = spec.pattern == "bursty"
-        quota = self.quota
-        sync = spec.sync
-        check_done = spec.track_outcomes  # failures at the call; else the metrics say
-        # The thread's clock and send count live in locals while the loop runs; the
-        # ``finally`` writes them back before anything else can look at them.
-        cpu = self.cpu_us
-        sent0 = sent = self.sent
+        self._returned = None
+        w._calling = self
         try:
-            while True:
-                if quota is not None and sent >= quota:
-                    self.sent = sent
-                    self.finish()
-                    return
-                if iv:
-                    floor = horizon - 1000.0 - MAX_BACKLOG_MS * 1000.0
-                    if self.next_due_us < floor:
-                        skipped = int((floor - self.next_due_us) // iv) + 1
-                        w.shed += skipped
-                        self.next_due_us += skipped * iv
-                    t = max(cpu, self.next_due_us)
-                    if bursty:
-                        t = w.burst_adjust(t)
-                    if t >= horizon:
-                        self.schedule(int(t // 1000.0))
-                        return
-                    self.next_due_us = t + iv
-                else:
-                    t = cpu
-                    if t >= horizon:
-                        self.schedule(int(t // 1000.0))
-                        return
-                value = next_value()
-                key = next_key()
-                # Modelled CPU inside send(): per record, plus per byte (copy, the codec).
-                cpu = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
-                sent += 1
-                self._returned = None
-                w._calling = self
-                try:
-                    send(topic, value, key, thread=name, on_return=on_return,
-                         callback=callback)
-                except KafkaError as e:  # an error Kafka throws at the call
-                    w._failed_at_call(e)
-                    continue
-                finally:
-                    w._calling = None
-                ret = self._returned
-                if ret is None:
-                    self.blocked = True
-                    w.blocked_threads += 1
-                    return  # blocked: _on_return resumes us
-                fut, blocked_ms = ret
-                if blocked_ms or (check_done and fut.done()):
-                    w._record_return(fut, blocked_ms)
-                    if blocked_ms:
-                        # The thread was stuck in send(): its clock moves to its return.
-                        cpu = max(cpu, w.sched.now_ms * 1000.0)
-                else:
-                    w.returns += 1  # the common case: returned at once, record queued
-                if sync:
-                    self.cpu_us = cpu
-                    if self._wait_for_result(fut):
-                        return
+            w.producer.send_async(w.spec.topic, value, key, thread=self.name,
+                                  on_return=self._on_return, callback=callback)
+        except KafkaError as e:  # an error Kafka throws at the call
+            w._failed_at_call(e)
+            return ()
         finally:
-            self.cpu_us = cpu
-            self.sent = sent
-            w.send_calls += sent - sent0
+            w._calling = None
+        ret = self._returned
+        if ret is None:
+            self.blocked = True
+            w.blocked_threads += 1
+        return ret
 
     def _wait_for_result(self, fut: Any) -> bool:
         """Sync mode: park the thread until ``fut`` completes (like ``future.get()``)."""
@@ -394,6 +355,14 @@ class Workload:
         self._finished_threads = 0
         self._calling: _AppThread | None = None
         self._buckets: dict[int, list[_AppThread]] = {}
+        # Outcomes (acked, failed after send() returned) are counted per batch from the
+        # engine's batch events — one event per batch, not a callback per record — while
+        # this is the only workload on its topic; ``share_topic()`` switches to a callback
+        # per record when another workload's records share the batches.
+        self.per_record_outcomes = False
+        self._unsubscribe_outcomes = (
+            sim.events.subscribe(self._on_batch_outcome, _OUTCOME_KINDS)
+            if self.spec.track_outcomes else None)
         n = self.spec.threads
         total = self.spec.records
         quotas = [None] * n if total is None else [total // n + (1 if i < total % n else 0)
@@ -417,9 +386,109 @@ class Workload:
         bucket.append(thread)
 
     def _run_bucket(self, t_ms: int) -> None:
-        for thread in self._buckets.pop(t_ms, ()):
-            if thread._wake_ms == t_ms:  # not rescheduled elsewhere meanwhile
-                thread.run()
+        self._tick(t_ms, self._buckets.pop(t_ms, ()))
+
+    def _tick(self, t_ms: int, threads: Any) -> None:
+        """One workload tick: every record due in this millisecond, for every thread woken
+        for it, in one loop (the per-record hot path: locals only).
+
+        Records go through the producer's fast path (``append_plain``: the same append
+        as a plain ``send()`` in batch mode); a record that needs more — a metadata
+        wait, a buffer-pool wait (the thread then blocks, up to ``max.block.ms``), a
+        large record, interceptors — takes the general ``send()``.  No callback is
+        attached per record unless the outcome must be told per record
+        (``per_record_outcomes``) or the thread waits for each result (``sync``).
+        """
+        if self.paused:
+            return
+        spec = self.spec
+        producer = self.producer
+        stop = spec.stop_ms
+        horizon = (t_ms + 1) * 1000.0
+        floor = horizon - 1000.0 - MAX_BACKLOG_MS * 1000.0
+        append = producer.append_plain if producer.plain_ok else None
+        topic = spec.topic
+        track = spec.track_outcomes
+        callback = self._on_complete if (track and self.per_record_outcomes) else None
+        next_value = self.values.next
+        next_key = self.keygen.next_fn()
+        base_us = timemodel.RECORD_CPU_US
+        byte_us = self._byte_ns / 1000.0
+        iv = self.interval_us
+        bursty = spec.pattern == "bursty"
+        sync = spec.sync
+        returns = 0
+        sends = 0
+        for th in threads:
+            if th._wake_ms != t_ms:
+                continue  # rescheduled elsewhere meanwhile
+            th._wake_ms = None
+            if th.finished or th.blocked or th.waiting:
+                continue
+            if stop is not None and t_ms >= stop:
+                th.finish()
+                continue
+            quota = th.quota
+            cpu = th.cpu_us
+            due = th.next_due_us
+            sent0 = sent = th.sent
+            while True:
+                if quota is not None and sent >= quota:
+                    th.finish()
+                    break
+                if iv:
+                    if due < floor:
+                        skipped = int((floor - due) // iv) + 1
+                        self.shed += skipped
+                        due += skipped * iv
+                    t = cpu if cpu > due else due  # noqa: FURB136 (hot path: no call)
+                    if bursty:
+                        t = self.burst_adjust(t)
+                    if t >= horizon:
+                        th.schedule(int(t // 1000.0))
+                        break
+                    due = t + iv
+                else:
+                    t = cpu
+                    if t >= horizon:
+                        th.schedule(int(t // 1000.0))
+                        break
+                value = next_value()
+                key = next_key()
+                # Modelled CPU inside send(): per record, plus per byte (copy, the codec).
+                cpu = t + base_us + (len(value) + (len(key) if key else 0)) * byte_us
+                sent += 1
+                fut = append(topic, key, value) if append is not None else None
+                if fut is not None:
+                    returns += 1  # the common case: returned at once, record queued
+                    if callback is not None:
+                        fut.add_callback(callback)
+                    if sync:
+                        th.cpu_us, th.next_due_us, th.sent = cpu, due, sent
+                        if th._wait_for_result(fut):
+                            break
+                    continue
+                th.cpu_us, th.next_due_us, th.sent = cpu, due, sent
+                ret = th.send_slow(value, key, callback)
+                if ret is None:
+                    break  # blocked: _on_return resumes the thread
+                if not ret:
+                    continue  # raised at the call (counted)
+                fut, blocked_ms = ret
+                if blocked_ms or (track and fut.done()):
+                    self._record_return(fut, blocked_ms)
+                else:
+                    returns += 1
+                if sync:
+                    th.cpu_us = cpu
+                    if th._wait_for_result(fut):
+                        break
+            th.cpu_us = cpu
+            th.next_due_us = due
+            th.sent = sent
+            sends += sent - sent0
+        self.returns += returns
+        self.send_calls += sends
 
     # ---- rate --------------------------------------------------------------------------
 
@@ -516,6 +585,31 @@ class Workload:
             # Failures after send() returned (delivery timeout, fatal broker errors).
             self.delivery_failed += 1
             self.errors[type(exc).__name__] += 1
+
+    def _on_batch_outcome(self, event: Any) -> None:
+        d = event.data
+        if d["topic"] != self.spec.topic:
+            return
+        if event.kind == "batch.completed":
+            self.acked += d["records"]
+            return
+        name = d.get("error_type") or "KafkaError"
+        if name != "BufferExhaustedError":
+            self.delivery_failed += d["records"]
+            self.errors[name] += d["records"]
+
+    def share_topic(self) -> None:
+        """Another workload sends to this topic: count outcomes per record from now on."""
+        if self._unsubscribe_outcomes is not None:
+            self._unsubscribe_outcomes()
+            self._unsubscribe_outcomes = None
+        self.per_record_outcomes = True
+
+    def close(self) -> None:
+        """Stop listening to the engine (the simulation is being thrown away)."""
+        if self._unsubscribe_outcomes is not None:
+            self._unsubscribe_outcomes()
+            self._unsubscribe_outcomes = None
 
     def _thread_finished(self) -> None:
         self._finished_threads += 1

@@ -120,6 +120,11 @@ def _diff_list(old: list, new: list) -> dict:
     ring = _diff_ring(old, new)
     if ring is not None and ring[1] <= len(new) // 2:
         return ring[0]
+    if ring is not None and ring[0]["s"] > 0:
+        # A ring that moved on by more than half (arrival buckets at a high rate): the
+        # items kept sit at other indexes now, so patching by index or id would diff
+        # every item for nothing.  Carry the new part, or the list if that is smaller.
+        return ring[0] if ring[1] < len(new) else _replace(new)
     new_ids = _ids(new)
     old_ids = _ids(old) if new_ids is not None else None
     if new_ids is not None and old_ids is not None:

@@ -63,9 +63,10 @@ class FrameBuilder:
         self.sim = sim
         self.count = 0
         self._last: dict | None = None
-        self._done: dict[int, tuple[Any, dict]] = {}  # id(batch) -> (batch, final entry)
-        self._runs: dict[int, tuple[Any, list]] = {}  # id(closed batch) -> its arrival runs
+        # id(batch) -> (batch, entry, what the entry was built from; None once final)
+        self._done: dict[int, tuple[Any, dict, tuple | None]] = {}
         self._fast_ok = True
+        self.entries_built = 0  # timeline batch entries built (a work counter for tests)
 
     def build(self, full: bool = False) -> dict:
         n = self.count
@@ -95,7 +96,8 @@ class FrameBuilder:
         last = self._last
         state = dict(last)
         state["now_ms"] = now
-        state["partitions"] = partitions_section(producer, sim.cluster.topics(), now)
+        state["partitions"] = partitions_section(producer, sim.cluster.topics(), now,
+                                                 getattr(sim, "queue_totals", None))
         pool = producer.pool.snapshot()
         pool["waiters"] = max(pool["waiters"], 0)
         state["pool"] = pool
@@ -110,49 +112,38 @@ class FrameBuilder:
         return state
 
     def _batches(self, recent: list, now: int) -> list[dict]:
+        """The timeline's batch entries.  An entry is rebuilt only when its batch changed
+        since the last frame (records, close, send, answer, retry): the others are the
+        same objects as before, which the delta recognises without comparing them."""
         from producer_core.snapshot import batch_entry
 
         done = self._done
         out = []
         append = out.append
+        built = 0
         for b in recent:
             cached = done.get(id(b))
             if cached is not None and cached[0] is b:
-                append(cached[1])
-                continue
+                if cached[2] is None:
+                    append(cached[1])  # final: its entry never changes again
+                    continue
+                sig = (b.records_count, b.closed_ms, b.sent_ms, b.acked_ms, b.send_count,
+                       b.compressed_bytes, b.outcome)
+                if sig == cached[2]:
+                    append(cached[1])
+                    continue
+            else:
+                sig = (b.records_count, b.closed_ms, b.sent_ms, b.acked_ms, b.send_count,
+                       b.compressed_bytes, b.outcome)
             entry = batch_entry(b, now)
-            if entry["outcome"] is not None:
-                done[id(b)] = (b, entry)  # final: its entry never changes again
+            built += 1
+            done[id(b)] = (b, entry, None if entry["outcome"] is not None else sig)
             append(entry)
+        self.entries_built += built
         if len(done) > 2 * len(recent) + 64:  # forget batches that left the window
             self._done = {id(b): done[id(b)] for b in recent if id(b) in done}
         return out
 
-    def _arrivals(self, recent: list, now: int, window_ms: int = 2000) -> list[dict]:
-        """``snapshot.arrivals_section`` with each closed batch's runs cached (a batch
-        closed for appends gets no more arrivals)."""
-        from producer_core.snapshot import ARRIVAL_BUCKETS
-
-        horizon = now - window_ms
-        runs_cache = self._runs
-        keep: dict[int, tuple[Any, list]] = {}
-        buckets: dict[tuple[int, str, int], int] = {}
-        get = buckets.get
-        for b in recent[-64:]:
-            if b.last_append_ms < horizon:
-                continue
-            cached = runs_cache.get(id(b))
-            if cached is not None and cached[0] is b:
-                runs = cached[1]
-            else:
-                topic, partition = b.topic, b.partition
-                runs = [((t, topic, partition), n) for t, n in zip(b.arr_t, b.arr_n)]
-            if b.closed_for_appends:
-                keep[id(b)] = (b, runs)
-            for key, n in runs:
-                if key[0] >= horizon:
-                    buckets[key] = get(key, 0) + n
-        self._runs = keep
-        items = sorted(buckets.items())[-ARRIVAL_BUCKETS:]
-        return [{"t": t, "topic": topic, "partition": p, "n": n}
-                for (t, topic, p), n in items]
+    def _arrivals(self, recent: list, now: int) -> list[dict]:
+        """The engine's arrival buckets (an aggregate it keeps: ``Simulation.arrivals``)."""
+        return self.sim.arrivals(recent)

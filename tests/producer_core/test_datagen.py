@@ -75,3 +75,31 @@ def test_value_pool_visits_every_value_before_repeating():
     seen = [pool.next() for _ in range(97)]
     assert len({id(v) for v in seen}) == 97
     assert pool.mean_size > 100
+
+
+# A workload draws its values from a pre-generated pool (datagen.ValuePool) instead of
+# calling the generator per record.  The codecs must see the same data either way: a batch
+# of pool-drawn values compresses like a batch of freshly generated ones, within 10 %.
+POOL_TOLERANCE = 0.10
+
+
+@pytest.mark.parametrize("kind,size", [("json-orders", 300), ("json-orders", 2000),
+                                       ("json-users", 200), ("text", 300), ("random", 300)])
+def test_pool_drawn_batches_compress_like_generated_ones(kind, size):
+    from producer_core.records import build_batch
+
+    n = 400  # records per batch: a few full 16 KB batches' worth at these sizes
+    pool = datagen.ValuePool(kind, random.Random(11), size)
+    drawn = [pool.next() for _ in range(n)]
+    fresh_rng = random.Random(12)
+    fresh = [datagen.generate(kind, fresh_rng, size) for _ in range(n)]
+    assert len(set(drawn)) == n  # the pool does not hand out one value twice in a batch
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        a = len(build_batch([(1000 + i, None, v) for i, v in enumerate(drawn)], codec))
+        b = len(build_batch([(1000 + i, None, v) for i, v in enumerate(fresh)], codec))
+        raw = len(build_batch([(1000 + i, None, v) for i, v in enumerate(fresh)], "none"))
+        assert abs(a - b) <= POOL_TOLERANCE * b, (kind, codec, a, b, raw)
+        if kind == "random":
+            assert b > 0.95 * raw  # random bytes stay incompressible
+        elif kind.startswith("json"):
+            assert b < 0.5 * raw  # JSON keeps its 2x+ ratios
