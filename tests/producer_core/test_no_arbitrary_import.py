@@ -88,7 +88,8 @@ def test_partitioners_and_teaching_interceptors_by_name() -> None:
     from tests.producer_core.conftest import stored_records
 
     recs = stored_records(sim, "t", 0)
-    assert recs[0].headers == [("interceptor-seq", b"1")]
+    # each interceptor of the chain adds its own header, in the chain's order
+    assert recs[0].headers == [("lab-seq", b"1"), ("interceptor-seq", b"1")]
 
 
 def test_python_callers_opt_in_to_imports_or_pass_objects() -> None:
