@@ -172,3 +172,13 @@ def page(browser):
         yield pg
     finally:
         context.close()
+
+
+def in_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on a thread of its own: code that calls ``asyncio.run`` (the
+    benches, raw-socket clients) cannot run where Playwright's sync API keeps an event loop
+    running on the main thread, as it does once a browser test ran in this session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()

@@ -55,10 +55,11 @@ def test_embedded_lab_loads_inside_the_lesson(page, live_server_url, artifacts_d
     page.goto(live_server_url + "/lessons/batching/", wait_until="domcontentloaded")
     frame_el = page.locator("iframe").first
     frame_el.scroll_into_view_if_needed()
-    assert frame_el.get_attribute("src") == "/lab/embed/lesson-linger/"
+    # the lesson starts this embed slowed down, so its 5 ms linger can be watched
+    assert frame_el.get_attribute("src") == "/lab/embed/lesson-linger/?speed=0.05"
     frame = frame_el.element_handle().content_frame()
     frame.wait_for_load_state("domcontentloaded")
-    assert frame.url.endswith("/lab/embed/lesson-linger/")
+    assert frame.url.endswith("/lab/embed/lesson-linger/?speed=0.05")
     frame.wait_for_function("() => document.body.innerText.includes('Partition queues')")
     frame.wait_for_function("() => /orders-0/.test(document.body.innerText)")  # frames arrive
     page.wait_for_timeout(2500)

@@ -14,6 +14,7 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,7 +22,7 @@ import urllib.request
 import pytest
 
 from bench.live_bench import WSClient
-from tests.conftest import ROOT, start_daphne, stop_process
+from tests.conftest import ROOT, in_thread, start_daphne, stop_process
 
 DANGEROUS = ["shutil.rmtree", "os.system", "subprocess.Popen", "builtins.exec",
              "plcanary.boom"]
@@ -154,21 +155,21 @@ def test_websocket_config_refuses_them_and_the_attack_deletes_nothing(server):
     # a directory of the server's working tree.
     msgs += [{"type": "config", "set": {"value.serializer": "shutil.rmtree"}},
              {"type": "workload", "topic": victim.name, "rate": 10}]
-    replies = asyncio.run(_ws_session(url, msgs))
+    replies = in_thread(asyncio.run, _ws_session(url, msgs))
     for msg, reply in zip(msgs, replies):
         if msg["type"] != "config":
             continue
         ((key, name),) = msg["set"].items()
         assert reply["type"] == "error", (msg, reply)
         _assert_refused(reply["message"], key, name)
-    asyncio.run(asyncio.sleep(1.0))  # let the lab run its workload a while
+    time.sleep(1.0)  # let the lab run its workload a while
     assert (victim / "keep.txt").read_text() == "must survive"
     assert not marker.exists(), "the server imported a module named by a visitor"
 
 
 def test_an_allowed_kafka_name_is_accepted_over_the_websocket(server):
     url, _, _ = server
-    (reply,) = asyncio.run(_ws_session(url, [{"type": "config", "set": {
+    (reply,) = in_thread(asyncio.run, _ws_session(url, [{"type": "config", "set": {
         "value.serializer": "org.apache.kafka.common.serialization.ByteArraySerializer",
         "linger.msec": "50"}}]))
     assert reply["type"] == "ack", reply

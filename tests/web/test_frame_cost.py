@@ -55,7 +55,7 @@ def work_per_frame(rate: int, frames: int = 40, warmup: int = 20) -> dict:
 
 
 def test_frame_work_is_bounded_whatever_the_rate():
-    low, high = work_per_frame(1000), work_per_frame(200_000)
+    low, high = work_per_frame(1000), work_per_frame(160_000)  # 48 MB/s: under the lab's 50 MB/s
     assert high["records"] > 50 * low["records"]  # far more records per frame...
     for w in (low, high):
         # ...while every part of a frame's work stays under a bound set by the frame's
@@ -80,7 +80,10 @@ def test_frames_do_not_change_the_run():
     batch.run_until(live.now_ms)
     assert live.now_ms == 1500 and len(texts) >= 25
     for p in batch.cluster.partitions_for("orders"):
-        assert live.cluster.log("orders", p) == batch.cluster.log("orders", p)
+        # a live lab keeps the newest batches of each partition (log retention, SEAMS);
+        # those are the batch run's newest, byte for byte
+        kept = live.cluster.log("orders", p)
+        assert kept and kept == batch.cluster.log("orders", p)[-len(kept):]
     assert live.producer.metrics() == batch.producer.metrics()
     assert [w.stats() for w in live.workloads] == [w.stats() for w in batch.workloads]
     assert sum(len(live.cluster.log("orders", p)) for p in range(6)) > 10

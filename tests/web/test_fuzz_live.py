@@ -10,12 +10,13 @@ import warnings
 import pytest
 
 from bench import fuzz_bench
+from tests.conftest import in_thread
 
 pytestmark = [pytest.mark.live_fuzz]
 
 
 def test_the_fuzz_gets_an_answer_to_everything_and_hurts_nobody(tmp_path):
-    r = fuzz_bench.run(n_ws=10_000, n_http=2_000, seed=8, tmp=tmp_path)
+    r = in_thread(fuzz_bench.run, n_ws=10_000, n_http=2_000, seed=8, tmp=tmp_path)
     fuzz_bench.report(r)  # shown with -s, and kept in the log on failure
     ws = r["ws"]
     assert ws["sent"] >= 10_000 - 20  # (rounded per learner)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import pytest
 
 from bench import soak_bench
+from tests.conftest import in_thread
 
 pytestmark = [pytest.mark.live_soak]
 
 
 def test_one_learner_through_every_page_and_lab_leaves_rss_flat(tmp_path):
-    r = soak_bench.run(minutes=0, accel=20, tmp=tmp_path, min_passes=3)
+    r = in_thread(soak_bench.run, minutes=0, accel=20, tmp=tmp_path, min_passes=3)
     print("RSS curve (s:MiB):", r["curve"], r["rss"])
     assert r["passes"] >= 3 and r["labs_driven"] >= 3 * 20  # every lab of the site, thrice
     assert r["pages"] >= 20 and not [c for c in r["http"] if c >= 500], r["http"]
