@@ -230,10 +230,12 @@ class Producer:
         now = self._clock._now_ms
         tmeta.last_used_ms = now
         if kb is not None and not self._ignore_keys:
-            partition = self._key_hash.get(kb)
-            if partition is None:
-                partition = self._hash_key(kb)
-            partition %= len(tmeta.partitions)
+            h = self._key_hash.get(kb)
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % len(tmeta.partitions)
         else:
             partition = -1
         acc = self.accumulator
@@ -255,14 +257,6 @@ class Producer:
         elif acc.new_batch_created:
             self.sender.wakeup_at(now + self._linger_ms)
         return fut
-
-    def _hash_key(self, kb: bytes) -> int:
-        """The key's positive murmur2 hash, remembered: murmur2 in Python costs
-        microseconds and keys repeat (at most 65,536 remembered)."""
-        if len(self._key_hash) >= 65536:
-            self._key_hash.clear()
-        h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
-        return h
 
     @property
     def plain_ok(self) -> bool:
@@ -290,10 +284,12 @@ class Producer:
             return None
         now = self._clock._now_ms
         if kb is not None and not self._ignore_keys:
-            partition = self._key_hash.get(kb)
-            if partition is None:
-                partition = self._hash_key(kb)
-            partition %= len(tmeta.partitions)
+            h = self._key_hash.get(kb)
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % len(tmeta.partitions)
         else:
             partition = -1
         acc = self.accumulator
@@ -629,8 +625,13 @@ class Producer:
             partition = check_custom_partition(
                 self.partitioner.partition(topic, key, kb, value, vb, count), count, topic)
         elif kb is not None and not self._ignore_keys:
+            # murmur2 in Python costs microseconds; keys repeat, so remember the hash.
             h = self._key_hash.get(kb)
-            partition = (self._hash_key(kb) if h is None else h) % count
+            if h is None:
+                if len(self._key_hash) >= 65536:
+                    self._key_hash.clear()
+                h = self._key_hash[kb] = murmur2(kb) & 0x7FFFFFFF
+            partition = h % count
         else:
             partition = -1
         if headers or ((len(kb) if kb else 0) + (len(vb) if vb else 0) > self._small_record):
