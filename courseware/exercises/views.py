@@ -107,6 +107,14 @@ def _render(request, ctx: dict, part: str | None, status: int = 200):
     return render(request, name, ctx, status=status)
 
 
+def _handed_in_text(request, ex) -> str:
+    """The code or config a learner typed or uploaded (InputError: too large, unreadable)."""
+    if _too_big(request):
+        raise InputError(f"That upload is too large: the limit is "
+                         f"{learners.MAX_BYTES // 1024} KB.", 413)
+    return learners.read_text(ex, request.POST, request.FILES)
+
+
 def _too_big(request) -> bool:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -129,10 +137,7 @@ def submit(request, slug: str):
     ex = _exercise(slug)
     who = learners.learner_of(request)
     try:
-        if _too_big(request):
-            raise InputError(f"That upload is too large: the limit is "
-                             f"{learners.MAX_BYTES // 1024} KB.", 413)
-        text = learners.read_text(ex, request.POST, request.FILES)
+        text = _handed_in_text(request, ex)
         submission = learners.submit(ex, who, text, owner_of(request))
     except InputError as exc:
         return _refuse(request, ex, who, "result", exc)
@@ -151,10 +156,7 @@ def run(request, slug: str):
     ex = _exercise(slug)
     who = learners.learner_of(request)
     try:
-        if _too_big(request):
-            raise InputError(f"That upload is too large: the limit is "
-                             f"{learners.MAX_BYTES // 1024} KB.", 413)
-        text = learners.read_text(ex, request.POST, request.FILES)
+        text = _handed_in_text(request, ex)
         job = learners.run_sample(ex, who, text, owner_of(request))
     except InputError as exc:
         return _refuse(request, ex, who, "run", exc)
