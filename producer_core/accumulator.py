@@ -27,11 +27,19 @@ RECORD_BATCH_OVERHEAD = 61
 
 
 class _TopicInfo:
-    __slots__ = ("deques", "partitioner")
+    __slots__ = ("deques", "entries", "partitioner")
 
     def __init__(self, partitioner: Any) -> None:
         self.deques: dict[int, deque[ProducerBatch]] = {}
+        # (partition, TopicPartition, deque) in the order of ``deques``: what ready()
+        # walks on every sender poll, without building a TopicPartition per partition.
+        self.entries: list[tuple[int, TopicPartition, deque[ProducerBatch]]] = []
         self.partitioner = partitioner
+
+    def new_deque(self, topic: str, partition: int) -> deque[ProducerBatch]:
+        dq = self.deques[partition] = deque()
+        self.entries.append((partition, TopicPartition(topic, partition), dq))
+        return dq
 
 
 class ReadyCheck(NamedTuple):
@@ -95,7 +103,7 @@ class RecordAccumulator:
         info = self._topic(tp.topic)
         dq = info.deques.get(tp.partition)
         if dq is None:
-            dq = info.deques[tp.partition] = deque()
+            dq = info.new_deque(tp.topic, tp.partition)
         return dq
 
     def partitions(self) -> list[tuple[TopicPartition, deque[ProducerBatch]]]:
@@ -160,7 +168,7 @@ class RecordAccumulator:
             self.last_partition = partition
         dq = info.deques.get(partition)
         if dq is None:
-            dq = info.deques[partition] = deque()
+            dq = info.new_deque(topic, partition)
         if buffer_size:
             self.buffer_used = False
         if dq:
@@ -238,9 +246,10 @@ class RecordAccumulator:
                               ratio, self._compressed, self.driver)
         batch.alloc_size = buffer_size
         self.recent.append(batch)
-        if self.events is not None:
-            self.events.publish("batch.created", batch_id=batch.id, topic=tp.topic,
-                                partition=tp.partition, capacity=buffer_size)
+        events = self.events
+        if events is not None and (events._wanted_all or events._wanted.get("batch.created")):
+            events.publish("batch.created", batch_id=batch.id, topic=tp.topic,
+                           partition=tp.partition, capacity=buffer_size)
         if self.on_batch_created is not None:
             self.on_batch_created(batch)
         return batch
@@ -252,10 +261,11 @@ class RecordAccumulator:
                             batch_id=batch.id, size=size, key=key)
 
     def _publish_closed(self, batch: ProducerBatch, reason: str) -> None:
-        if self.events is not None:
-            self.events.publish("batch.closed", batch_id=batch.id, topic=batch.topic,
-                                partition=batch.partition, reason=reason,
-                                records=batch.records_count, bytes=batch.estimate)
+        events = self.events
+        if events is not None and (events._wanted_all or events._wanted.get("batch.closed")):
+            events.publish("batch.closed", batch_id=batch.id, topic=batch.topic,
+                           partition=batch.partition, reason=reason,
+                           records=batch.records_count, bytes=batch.estimate)
 
     # -- ready --------------------------------------------------------------------------
 
@@ -285,6 +295,7 @@ class RecordAccumulator:
         linger = self.linger_ms
         leaders = metadata.leaders
         epochs = metadata.leader_epochs
+        muted = self.muted
         for topic, info in self._topics.items():
             # Kafka weighs partitions by queue length only once every partition of the
             # topic has a queue; before that the choice stays uniform — otherwise a
@@ -293,8 +304,9 @@ class RecordAccumulator:
                            and len(info.deques) >= (metadata.partition_count(topic) or 0)
                            else None)
             part_ids = []
-            for p, dq in info.deques.items():
-                tp = TopicPartition(topic, p)
+            # (The per-poll loop: one cached TopicPartition per queue, is_full() inlined,
+            # and the waits below are positive without max(), see the comments.)
+            for p, tp, dq in info.entries:
                 leader = leaders.get(tp)
                 if queue_sizes is not None and leader is not None:
                     queue_sizes.append(len(dq))
@@ -304,16 +316,21 @@ class RecordAccumulator:
                 if leader is None:
                     unknown.add(topic)
                     continue
-                if leader in ready_nodes or tp in self.muted:
+                if leader in ready_nodes or (muted and tp in muted):
                     continue
                 batch = dq[0]
                 waited = now_ms - batch.last_attempt_ms
-                backing_off = (batch.retry and waited < batch.retry_backoff_ms
-                               and epochs.get(tp, -1) <= batch.leader_epoch)
-                wait_for = batch.retry_backoff_ms if backing_off else linger
-                full = len(dq) > 1 or batch.is_full()
-                expired = waited >= wait_for
-                if (full or expired or exhausted or closing or flushing) and not backing_off:
+                if (batch.retry and waited < batch.retry_backoff_ms
+                        and epochs.get(tp, -1) <= batch.leader_epoch):
+                    # Backing off: not sendable before its backoff has passed (> 0 left).
+                    left = batch.retry_backoff_ms - waited
+                    if left < next_delay:  # noqa: PLR1730 (hot path: no call)
+                        next_delay = left
+                    continue
+                full = len(dq) > 1 or batch._closed or (
+                    batch.builder._count > 0 and batch.capacity <= batch.estimate)
+                expired = waited >= linger
+                if full or expired or exhausted or closing or flushing:
                     ready_nodes.add(leader)
                     if batch.close_reason is None or batch.retry:
                         reason = ("full" if batch.is_full() else "backlog" if full
@@ -327,8 +344,9 @@ class RecordAccumulator:
                             batch.state = BatchState.READY
                             self._publish_closed(batch, "retry-backoff")
                 else:
-                    left = max(wait_for - waited, 0)
-                    next_delay = min(next_delay, left)
+                    left = linger - waited  # (> 0: not expired)
+                    if left < next_delay:  # noqa: PLR1730 (hot path: no call)
+                        next_delay = left
             if info.partitioner is not None and self.adaptive:
                 # None (or no partition with a leader) resets to the uniform choice.
                 info.partitioner.update_partition_load_stats(queue_sizes, part_ids,
@@ -353,6 +371,8 @@ class RecordAccumulator:
         """
         out: dict[int, list[ProducerBatch]] = {}
         epochs = metadata.leader_epochs
+        muted = self.muted
+        topics = self._topics
         for node in nodes:
             parts = partitions_for_node(node) if partitions_for_node else []
             if not parts:
@@ -365,7 +385,11 @@ class RecordAccumulator:
                 tp = parts[idx]
                 self._drain_index[node] = idx
                 idx = (idx + 1) % n
-                dq = None if tp in self.muted else self._deque_or_none(tp)
+                if muted and tp in muted:
+                    dq = None
+                else:  # (_deque_or_none inlined)
+                    info = topics.get(tp.topic)
+                    dq = None if info is None else info.deques.get(tp.partition)
                 if dq:
                     first = dq[0]
                     waited = now_ms - first.last_attempt_ms
@@ -413,15 +437,17 @@ class RecordAccumulator:
         nxt = 2**62
         timeout = self.delivery_timeout_ms
         for info in self._topics.values():
-            for dq in info.deques.values():
+            for _p, _tp, dq in info.entries:
                 while dq:
                     b = dq[0]
-                    if timeout <= now_ms - b.created_ms:
+                    created = b.created_ms
+                    if timeout <= now_ms - created:
                         dq.popleft()
                         b.close_for_appends(b.close_reason or "expired", now_ms)
                         expired.append(b)
                     else:
-                        nxt = min(nxt, b.created_ms + timeout)
+                        if created + timeout < nxt:  # noqa: PLR1730 (hot path: no call)
+                            nxt = created + timeout
                         break
         self.next_batch_expiry_ms = nxt
         return expired

@@ -173,8 +173,13 @@ class IdempotenceState:
         seq = entry.next_sequence
         batch.set_producer_state(self.producer_id, self.producer_epoch, seq)
         entry.next_sequence = (seq + batch.records_count) & 0x7FFFFFFF
-        entry.in_flight.append(batch)
-        entry.in_flight.sort(key=_sequence_order)
+        in_flight = entry.in_flight
+        # The list is kept sorted; a batch that sorts last (the usual case) goes at the end
+        # without a sort (a stable sort would leave it there too).
+        sort = bool(in_flight) and _sequence_order(in_flight[-1]) > _sequence_order(batch)
+        in_flight.append(batch)
+        if sort:
+            in_flight.sort(key=_sequence_order)
 
     def replace(self, big: ProducerBatch, pieces: list[ProducerBatch]) -> None:
         """A split batch's pieces take its place (and its sequences)."""
