@@ -52,7 +52,8 @@ class SampledStat:
             self._max[i] = float("-inf")
         self._sum[i] += value
         self._count[i] += 1
-        self._max[i] = max(self._max[i], value)
+        if value > self._max[i]:  # noqa: PLR1730 (hot path: no call; max() keeps the first on ties too)
+            self._max[i] = value
         self.total += value
         self.total_count += 1
 
@@ -177,18 +178,27 @@ class ProducerMetrics:
 
     def request_sent(self, now: int, node: int, batches: list, size: int) -> None:
         records = 0
+        record_send = self.record_send.record
+        batch_size = self.batch_size.record
+        compression_rate = self.compression_rate.record
+        queue_time = self.queue_time.record
+        record_size = self.record_size.record
+        topics = self.topics
         for b in batches:
             n = b.records_count
             records += n
-            self.record_send.record(n, now)
+            record_send(n, now)
             est = b.size_in_bytes
-            self.batch_size.record(est, now)
-            ratio = (b.compressed_bytes / b.uncompressed_bytes
-                     if b.uncompressed_bytes and b.compressed_bytes >= 0 else 1.0)
-            self.compression_rate.record(ratio, now)
-            self.queue_time.record(b.drained_ms - b.created_ms, now)
-            self.record_size.record(b.max_record_size, now)
-            t = self._topic(b.topic)
+            batch_size(est, now)
+            unc = b.uncompressed_bytes
+            comp = b.compressed_bytes
+            ratio = comp / unc if unc and comp >= 0 else 1.0
+            compression_rate(ratio, now)
+            queue_time(b.drained_ms - b.created_ms, now)
+            record_size(b.max_record_size, now)
+            t = topics.get(b.topic)
+            if t is None:
+                t = self._topic(b.topic)
             t.records.record(n, now)
             t.bytes.record(est, now)
             t.compression.record(ratio, now)
@@ -203,13 +213,20 @@ class ProducerMetrics:
         self.batches_completed += 1
         self.records_acked += batch.records_count
         hist = self.latency_hist
-        total = 0
-        for t, n in zip(batch.arr_t, batch.arr_n):
-            lat = now - t
-            hist[lat] = hist.get(lat, 0) + n
-            total += lat * n
+        count = batch.records_count
+        arr_t = batch.arr_t
+        if len(arr_t) == 1:  # every record arrived in the same millisecond
+            lat = now - arr_t[0]
+            hist[lat] = hist.get(lat, 0) + count
+            total = lat * count
+        else:
+            total = 0
+            for t, n in zip(arr_t, batch.arr_n):
+                lat = now - t
+                hist[lat] = hist.get(lat, 0) + n
+                total += lat * n
         self.latency_sum += total
-        self.latency_count += batch.records_count
+        self.latency_count += count
 
     def batch_failed(self, now: int, batch: Any) -> None:
         self.records_failed += batch.records_count
