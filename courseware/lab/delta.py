@@ -40,7 +40,13 @@ TABLE_MIN = 6  # rows from which a table (keys written once) beats a list of dic
 
 def diff(old: Any, new: Any) -> dict | None:
     """The op turning ``old`` into ``new``, or ``None`` when they are equal."""
-    if old is new or old == new:
+    if old is new:
+        return _UNCHANGED
+    if type(old) is dict and type(new) is dict:
+        # No deep ``old == new`` first: that would compare this whole subtree once per
+        # level above each leaf.  The patch is empty exactly when the dicts are equal.
+        return _diff_dict_or_none(old, new)
+    if old == new:
         return _UNCHANGED
     if isinstance(old, dict) and isinstance(new, dict):
         return _diff_dict(old, new)
@@ -83,8 +89,10 @@ def _appended(op: dict, items: list) -> dict:
     return op
 
 
-def _diff_dict(old: dict, new: dict) -> dict:
+def _diff_dict_or_none(old: dict, new: dict) -> dict | None:
+    """``_diff_dict``, or None when nothing changed (what ``old == new`` would say)."""
     patch: dict[str, Any] = {}
+    added = False
     for key, value in new.items():
         if key in old:
             op = diff(old[key], value)
@@ -92,11 +100,20 @@ def _diff_dict(old: dict, new: dict) -> dict:
                 patch[key] = op
         else:
             patch[key] = {"=": value}
-    removed = [key for key in old if key not in new]
+            added = True
+    # (Every key of ``new`` is in ``old`` and they are as many: none was removed.)
+    removed = [key for key in old if key not in new] if added or len(old) != len(new) else []
+    if not patch and not removed:
+        return _UNCHANGED
     op: dict[str, Any] = {"d": patch}
     if removed:
         op["x"] = removed
     return op
+
+
+def _diff_dict(old: dict, new: dict) -> dict:
+    """The patch of two dicts known to differ."""
+    return _diff_dict_or_none(old, new) or {"d": {}}
 
 
 def _ids(items: list) -> list | None:

@@ -27,6 +27,16 @@ def test_apply_of_diff_rebuilds_the_new_state(old, new):
         assert apply(old, json.loads(json.dumps(op))) == new
 
 
+@settings(max_examples=300, deadline=None)
+@given(json_values, json_values)
+def test_no_delta_exactly_when_the_states_are_equal(old, new):
+    # diff() no longer compares whole dicts before patching them: an empty patch must
+    # still mean "equal", and any difference must still give an op.
+    assert (diff(old, new) is None) == (old == new)
+    copy = json.loads(json.dumps(new))
+    assert diff(new, copy) is None
+
+
 def test_equal_states_have_no_delta():
     state = {"a": [1, 2, {"b": 3}]}
     assert diff(state, json.loads(json.dumps(state))) is None
