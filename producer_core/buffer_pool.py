@@ -171,11 +171,13 @@ class BufferPool:
         else:
             self.non_pooled_available += size
             self.non_pooled_in_use -= size
-        if self.available_memory() > self.total_memory:
-            raise RuntimeError(
-                f"buffer pool over-freed: {self.available_memory()} > {self.total_memory}")
-        if self._events is not None:
-            self._events.publish("pool.free", size=size, available=self.available_memory())
+        available = self.non_pooled_available + self.free_count * self.poolable_size
+        if available > self.total_memory:
+            raise RuntimeError(f"buffer pool over-freed: {available} > {self.total_memory}")
+        events = self._events
+        # (EventBus.wants inlined: per batch, and usually nobody listens)
+        if events is not None and (events._wanted_all or events._wanted.get("pool.free")):
+            events.publish("pool.free", size=size, available=available)
         if self._waiters:
             self._serve_waiters()
 
@@ -185,8 +187,9 @@ class BufferPool:
         self.allocations += 1
         if size != self.poolable_size:
             self.non_pooled_in_use += size
-        if self._events is not None:
-            self._events.publish("pool.allocate", size=size, available=self.available_memory())
+        events = self._events
+        if events is not None and (events._wanted_all or events._wanted.get("pool.allocate")):
+            events.publish("pool.allocate", size=size, available=self.available_memory())
 
     def _free_up(self, size: int) -> None:
         # Release free-list buffers into the non-pooled budget until `size` fits.

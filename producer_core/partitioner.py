@@ -21,6 +21,7 @@ import struct
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate
 from random import Random
 from typing import Any, Protocol, runtime_checkable
 
@@ -217,23 +218,15 @@ class BuiltInPartitioner:
         if length < 1 or len(queue_sizes) < 2:
             self._load_stats = None
             return
-        max_plus_one = queue_sizes[0]
-        all_equal = True
-        for i in range(1, length):
-            size = queue_sizes[i]
-            if size != max_plus_one:
-                all_equal = False
-            max_plus_one = max(max_plus_one, size)
-        max_plus_one += 1
-        if all_equal and length == len(queue_sizes):
+        # (Kafka's loop, with builtins: runs on every sender poll.)
+        sizes = queue_sizes[:length]
+        max_size = max(sizes)
+        if length == len(queue_sizes) and min(sizes) == max_size:  # all queues equal
             self._load_stats = None
             self._load_inputs = (list(queue_sizes), list(partition_ids), length)
             return
-        cft = [0] * length
-        running = 0
-        for i in range(length):
-            running += max_plus_one - queue_sizes[i]
-            cft[i] = running
+        max_plus_one = max_size + 1
+        cft = list(accumulate([max_plus_one - size for size in sizes]))
         self._load_stats = (cft, list(partition_ids[:length]), length)
         self._load_inputs = (list(queue_sizes), list(partition_ids), length)
 
