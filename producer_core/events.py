@@ -100,6 +100,9 @@ class EventBus:
         self._kinds: list[frozenset[str] | None] = []  # parallel to _subscribers; None = all
         self._wanted_all = 0  # subscribers that want every kind
         self._wanted: dict[str, int] = {}  # kind -> subscribers that asked for it by name
+        # (callback, kinds) pairs as publish() walks them: a tuple made on (un)subscribe,
+        # so a callback that (un)subscribes during a publish does not change that walk.
+        self._pairs: tuple[tuple[Callable[[Event], None], frozenset[str] | None], ...] = ()
 
     def subscribe(self, callback: Callable[[Event], None],
                   kinds: Iterable[str] | None = None) -> Callable[[], None]:
@@ -114,6 +117,7 @@ class EventBus:
         self._subscribers.append(callback)
         self._kinds.append(wanted)
         self._count(wanted, +1)
+        self._pairs = tuple(zip(self._subscribers, self._kinds))
 
         def unsubscribe() -> None:
             for i, cb in enumerate(self._subscribers):
@@ -121,6 +125,7 @@ class EventBus:
                     del self._subscribers[i]
                     del self._kinds[i]
                     self._count(wanted, -1)
+                    self._pairs = tuple(zip(self._subscribers, self._kinds))
                     return
 
         return unsubscribe
@@ -147,6 +152,6 @@ class EventBus:
         if not self._wanted_all and not self._wanted.get(kind, 0):
             return
         event = Event(self._clock.now_ms, kind, data)
-        for cb, wanted in tuple(zip(self._subscribers, self._kinds)):
+        for cb, wanted in self._pairs:
             if wanted is None or kind in wanted:
                 cb(event)
