@@ -597,6 +597,9 @@
     });
     // batches
     hist.batches.forEach(function (b, key) {
+      // most of the history (up to 4,000 batches) is acknowledged and out of the window:
+      // skip it before any other work (the same test as below, where it needs `last`)
+      if (b.created_ms > end || (b.acked_ms !== null && b.acked_ms !== undefined && b.acked_ms < start)) return;
       var li = hist.laneIndex[b.topic + "-" + b.partition]; if (li === undefined) return;
       // A pending batch that dropped out of the frame's recent list is drawn up to the
       // last time the server showed it, not as if it were still in flight now.
