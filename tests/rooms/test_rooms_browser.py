@@ -97,6 +97,8 @@ def test_presenter_projector_and_two_followers(server, browser, artifacts_dir):
         best = min(max(c[:2]) for c in cycles)
         assert best <= LATENCY_MS, f"followers showed the stopped broker after {cycles} ms"
         assert "DOWN" in laptop.inner_text('.broker[data-broker="2"]')
+        for name, pg in (("projector", projector), ("follower-phone", phone)):
+            pg.screenshot(path=str(artifacts_dir / f"room-{name}-broker-down.png"))
         # scenes: PageDown moves every follower to the next scene
         presenter.locator("body").press("PageDown")
         laptop.wait_for_function(
