@@ -74,6 +74,7 @@ class LabSession:
         self.pacer = Pacer(1.0)
         self.seq = 0
         self._last_sent: dict | None = None
+        self._full_text: tuple[dict, int, str] | None = None  # (state, seq, its full frame)
         self._recent: deque[dict] = deque(maxlen=12)  # last events, for step mode
         self._events_seen = 0
         self.last_step: dict | None = None
@@ -524,12 +525,19 @@ class LabSession:
         """The state the delta stream is based on, as a full frame (connect and resync).
 
         It is the state last sent (with its ``seq``), not a fresh one: every viewer of the
-        lab must hold the same base for the next delta to apply.
+        lab must hold the same base for the next delta to apply.  Encoded once per frame:
+        a room's followers attach (and resync) by the hundred, each full frame is ~80 KB of
+        JSON (~1 ms), and they all get the same text.
         """
         if self._last_sent is None:
             self._last_sent = self.state(full=True)
             self.dirty = False
-        return _json({"type": "frame", "seq": self.seq, "full": True, "state": self._last_sent})
+        cached = self._full_text
+        if cached is None or cached[0] is not self._last_sent or cached[1] != self.seq:
+            text = _json({"type": "frame", "seq": self.seq, "full": True,
+                          "state": self._last_sent})
+            cached = self._full_text = (self._last_sent, self.seq, text)
+        return cached[2]
 
     def delta_frame(self) -> str | None:
         """The next frame (``seq`` + 1) as a delta from the last one; None if nothing changed."""

@@ -31,7 +31,7 @@ from courseware.rooms.runner import adopt_lab, ensure_room
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
-PRESENTER_TYPES = {"scene", "poll", "reveal", "prove", "close"}
+PRESENTER_TYPES = {"scene", "poll", "reveal", "prove", "close", "relay_stats"}
 FOLLOWER_TYPES = {"answer", "fork"}
 ATTACH_RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -169,6 +169,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await database_sync_to_async(services.close_room)(pk)
                 await self._to_room({"type": "room.update", "meta": {"closed": True}})
                 result = {"closed": True}
+            elif kind == "relay_stats":
+                result = {"relay": relay.stats(self.lab_id)}
             elif kind == "answer":
                 poll = await database_sync_to_async(services.answer_poll)(
                     pk, self.scope["session"].session_key, data.get("choice"))

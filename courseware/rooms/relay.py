@@ -28,26 +28,40 @@ from courseware.lab.registry import frames_group
 log = logging.getLogger(__name__)
 
 
-def websocket_protocol(consumer):
-    """The daphne (autobahn) WebSocket protocol behind a consumer, or None.
+NOT_DAPHNE = object()  # a consumer served some other way: the ASGI path for good
+
+
+def daphne_protocol(consumer):
+    """The daphne (autobahn) WebSocket protocol behind a consumer, in whatever state it is;
+    ``NOT_DAPHNE`` when the consumer is not served by daphne.
 
     Daphne hands each application ``send=partial(server.handle_reply, protocol)``;
     Channels' session middleware wraps it (``InstanceSessionWrapper.real_send``).  Anything
-    else (another server, the test communicator) is None, and the relay uses the
-    consumer's own ``send``.
+    else (another server, the test communicator) is ``NOT_DAPHNE``, and the relay uses the
+    consumer's own ``send``.  The protocol is found even before its handshake completed
+    (autobahn sets ``websocket_extensions_in_use`` only then); ``Relay._write`` looks at
+    its ``state`` on every write.
     """
     send = getattr(consumer, "base_send", None)
     for _ in range(8):
         if isinstance(send, functools.partial):
             protocol = send.args[0] if send.args else None
             ok = all(hasattr(protocol, name) for name in
-                     ("sendPreparedMessage", "factory", "state", "STATE_OPEN", "transport",
-                      "send_queue", "websocket_extensions_in_use"))
-            return protocol if ok else None
+                     ("sendPreparedMessage", "factory", "state", "STATE_OPEN",
+                      "STATE_CLOSING", "STATE_CLOSED"))
+            return protocol if ok else NOT_DAPHNE
         send = getattr(getattr(send, "__self__", None), "real_send", None)
         if send is None:
-            return None
-    return None
+            return NOT_DAPHNE
+    return NOT_DAPHNE
+
+
+def websocket_protocol(consumer):
+    """The daphne protocol behind a consumer once its handshake completed, else None."""
+    protocol = daphne_protocol(consumer)
+    if protocol is NOT_DAPHNE or protocol.state != protocol.STATE_OPEN:
+        return None
+    return protocol
 
 
 def relay_needed() -> bool:
@@ -70,12 +84,17 @@ def frame_seq(text: str) -> int | None:
 
 class Member:
     """A follower socket in this process, and the last ``seq`` written to it (None: it
-    waits for its full frame)."""
+    waits for its full frame).
 
-    __slots__ = ("protocol", "synced")
+    Its daphne protocol is looked up at its first write, not when it joins, and again at
+    every write until found (``fast`` False: not served by daphne, or a direct write
+    failed — the ASGI path for good)."""
 
-    def __init__(self, protocol) -> None:
-        self.protocol = protocol
+    __slots__ = ("fast", "protocol", "synced")
+
+    def __init__(self) -> None:
+        self.protocol = None
+        self.fast = True
         self.synced: int | None = None
 
 
@@ -88,6 +107,11 @@ class Relay:
     resync from, again and again under load.  So the relay writes nothing to a follower
     until its full frame came (``deliver_full``), and then the deltas after it that it
     keeps (the last ``RECENT_FRAMES``).
+
+    ``counts`` says how each write went: ``fast`` (the prepared bytes to the connection),
+    ``asgi`` (the consumer's ``send``: not daphne, or a socket whose handshake is not
+    written yet) and ``skipped`` (a closing or closed socket; its ``disconnect`` removes it).
+    The presenter reads them with ``relay_stats`` (docs/PROTOCOL.md, "Rooms").
     """
 
     def __init__(self, lab_id: str) -> None:
@@ -97,6 +121,7 @@ class Relay:
         self.recent: deque = deque(maxlen=RECENT_FRAMES)  # [seq, text, prepared]
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
+        self.counts = {"fast": 0, "asgi": 0, "skipped": 0}
 
     async def start(self) -> None:
         self.channel = await self.layer.new_channel()
@@ -146,21 +171,38 @@ class Relay:
 
     async def _write(self, consumer, member: Member, entry: list) -> None:
         protocol = member.protocol
+        if protocol is None and member.fast:
+            protocol = daphne_protocol(consumer)
+            if protocol is NOT_DAPHNE:
+                member.fast, protocol = False, None
+            else:
+                member.protocol = protocol
         if protocol is not None:
-            if protocol.state != protocol.STATE_OPEN:
+            state = protocol.state
+            if state == protocol.STATE_OPEN:
+                if entry[2] is None:
+                    entry[2] = protocol.factory.prepareMessage(entry[1].encode())
+                try:
+                    if protocol.send_queue or protocol.websocket_extensions_in_use:
+                        protocol.sendPreparedMessage(entry[2])  # queued data or compression
+                    else:
+                        # the framed bytes straight to the transport: what
+                        # sendPreparedMessage does, less its debug-log arguments, formatted
+                        # on every call (~10 µs)
+                        protocol.transport.write(entry[2].payloadHybi)
+                    self.counts["fast"] += 1
+                    return
+                except Exception:  # fall back to the ASGI path for good
+                    log.debug("relay %s: direct write failed", self.lab_id, exc_info=True)
+                    member.protocol, member.fast = None, False
+            elif state in (protocol.STATE_CLOSING, protocol.STATE_CLOSED):
+                self.counts["skipped"] += 1
                 return  # closing: its consumer's disconnect() removes it
-            if entry[2] is None:
-                entry[2] = protocol.factory.prepareMessage(entry[1].encode())
-            try:
-                if protocol.send_queue or protocol.websocket_extensions_in_use:
-                    protocol.sendPreparedMessage(entry[2])  # queued data or compression
-                else:
-                    # the framed bytes straight to the transport: what sendPreparedMessage
-                    # does, less its debug-log arguments, formatted on every call (~10 µs)
-                    protocol.transport.write(entry[2].payloadHybi)
-                return
-            except Exception:  # noqa: BLE001 - fall back to the ASGI path
-                member.protocol = None
+            # else still connecting: never dropped here — the consumer's own send goes
+            # through the server, which owns the handshake (daphne completes it as it
+            # handles the consumer's accept, so a room socket, accepted before it joins,
+            # is open by its first write; the counts say so)
+        self.counts["asgi"] += 1
         await _send(consumer, entry[1])
 
     async def stop(self) -> None:
@@ -193,7 +235,16 @@ async def join(lab_id: str, consumer) -> None:
     if relay is None:
         relay = _relays[key] = Relay(lab_id)
         await relay.start()
-    relay.members[consumer] = Member(websocket_protocol(consumer))
+    relay.members[consumer] = Member()  # its protocol is resolved at its first write
+
+
+def stats(lab_id: str) -> dict:
+    """How this process's relay of a room wrote its frames (``Relay.counts``) and to how
+    many local sockets; zeros when no socket of the room is here."""
+    relay = local(lab_id)
+    if relay is None:
+        return {"members": 0, "fast": 0, "asgi": 0, "skipped": 0}
+    return {"members": len(relay.members), **relay.counts}
 
 
 async def deliver_full(lab_id: str, consumer, text: str) -> None:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_MS = 2000
 ROOM_FRAME_SHARE = 0.8
+META_EVERY_S = 0.1  # room messages to everyone: at most this often (the newest state)
 
 
 class RoomRunner(LabRunner):
@@ -58,6 +59,8 @@ class RoomRunner(LabRunner):
         self.frame_share = ROOM_FRAME_SHARE
         self._saved: asyncio.Task | None = None  # the last command's database write
         self._replies: set[asyncio.Task] = set()
+        self._meta_sent = float("-inf")  # loop time of the last room message to everyone
+        self._meta_later: asyncio.Task | None = None
 
     # ---- the log in the database ------------------------------------------------------
 
@@ -111,6 +114,8 @@ class RoomRunner(LabRunner):
             if self._saved is not None:
                 await asyncio.wait([self._saved])  # the whole log is written
             await self.checkpoint()
+        if self._meta_later is not None:
+            self._meta_later.cancel()
         await super().stop()
 
     async def publish(self, message: dict) -> None:
@@ -167,6 +172,28 @@ class RoomRunner(LabRunner):
                           separators=(",", ":"), default=str)
 
     async def _publish_meta(self) -> None:
+        """The room message to everyone, at most every ``META_EVERY_S``: a class joining
+        (or answering a poll) at once would otherwise send one to every follower per
+        follower — 300 joins, 90,000 writes.  The one that leaves carries the newest state
+        (count, scene, poll); a follower that attaches gets its own at once (``handle``)."""
+        if self._meta_later is not None:
+            return  # one is due soon and will say this too
+        wait = self._meta_sent + META_EVERY_S - self.loop.time()
+        if wait <= 0:
+            await self._send_meta()
+            return
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                self._meta_later = None
+            await self._send_meta()
+
+        self._meta_later = self.loop.create_task(later())
+
+    async def _send_meta(self) -> None:
+        self._meta_sent = self.loop.time()
         message = {"type": "lab.frame", "text": self._meta_text()}
         try:
             await self.layer.group_send(frames_group(self.lab_id), message)

@@ -550,14 +550,28 @@
   }
   var canvas = $("timeline"), tip = $("tl-tip"), scroll = $("tl-scroll");
   var hitboxes = [];
+  // The timeline's type follows the page's when it asks (data-tl-scale="rem": the
+  // projector, whose rem grows with the screen): never smaller than the lab's, at most 1.4×
+  // (the lanes keep their height, so every partition still fits on one screen).
+  var tlScale = { size: null, k: 1 };
+  function timelineScale() {
+    if (root.dataset.tlScale !== "rem") return 1;
+    var size = window.innerWidth + "x" + window.innerHeight;  // rem follows the viewport
+    if (tlScale.size !== size) {
+      var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 14;
+      tlScale = { size: size, k: Math.max(1, Math.min(1.4, rem / 14)) };
+    }
+    return tlScale.k;
+  }
   function drawTimeline() {
     if (!canvas || !state) return;
-    var s = state, dpr = window.devicePixelRatio || 1;
+    var s = state, dpr = window.devicePixelRatio || 1, k = timelineScale();
+    var font = function (px, bold) { return (bold ? "bold " : "") + Math.round(px * k) + "px system-ui, sans-serif"; };
     var maxH = MODE === "embed" ? 130 : 260, minLane = MODE === "embed" ? 16 : 18;
     var lanes = hist.lanes, laneH = Math.max(minLane, Math.min(30, Math.floor(maxH / Math.max(1, lanes.length))));
     // two rows for the cluster events' labels in the full lab, one in an embed
     var cssW = canvas.clientWidth || 800;
-    var top = MODE === "embed" ? 18 : 30, labelW = cssW < 480 ? 72 : 92, axisH = 20;  // narrow: more room for time
+    var top = (MODE === "embed" ? 18 : 30) * k, labelW = (cssW < 480 ? 72 : 92) * k, axisH = 20 * k;  // narrow: more room for time
     var cssH = top + lanes.length * laneH + axisH;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
       canvas.width = Math.round(cssW * dpr); canvas.height = Math.round(cssH * dpr); canvas.style.height = cssH + "px";
@@ -577,7 +591,7 @@
     // The window never starts before t = 0: early in a run it fills from the left.
     var end = Math.max(tl.endMs, win), start = end - win, plotW = cssW - labelW - 8;
     var x = function (t) { return labelW + (t - start) / win * plotW; };
-    ctx.font = "12px system-ui, sans-serif"; ctx.textBaseline = "middle";
+    ctx.font = font(12); ctx.textBaseline = "middle";
     hitboxes = [];
     drawn = { batches: [], ticks: [], labels: [], start: start, end: end, run: hist.run };
     // lanes
@@ -597,6 +611,9 @@
     });
     // batches
     hist.batches.forEach(function (b, key) {
+      // most of the history (up to 4,000 batches) is acknowledged and out of the window:
+      // skip it before any other work (the same test as below, where it needs `last`)
+      if (b.created_ms > end || (b.acked_ms !== null && b.acked_ms !== undefined && b.acked_ms < start)) return;
       var li = hist.laneIndex[b.topic + "-" + b.partition]; if (li === undefined) return;
       // A pending batch that dropped out of the frame's recent list is drawn up to the
       // last time the server showed it, not as if it were still in flight now.
@@ -613,7 +630,8 @@
       var label = b.close_reason || "open";
       if (x1 - x0 > ctx.measureText(label).width + 6) {
         ctx.fillStyle = (b.close_reason === "linger" || b.close_reason === "piggyback" || !b.close_reason) ? C.ink : "#fff";
-        ctx.textAlign = "left"; ctx.font = "11px system-ui, sans-serif"; ctx.fillText(label, x0 + 3, y + 8 + h1 / 2); ctx.font = "12px system-ui, sans-serif";
+        ctx.textAlign = "left"; ctx.font = Math.round(Math.min(11 * k, h1 + 2)) + "px system-ui, sans-serif";  // inside the bar
+        ctx.fillText(label, x0 + 3, y + 8 + h1 / 2); ctx.font = font(12);
       }
       hitboxes.push({ x0: x0, x1: Math.max(x1, done !== null ? x(done) : x1), y0: y, y1: y + laneH, b: b });
       drawn.batches.push({ key: key, id: b.id, topic: b.topic, partition: b.partition, created_ms: b.created_ms,
@@ -626,10 +644,10 @@
         var bad = b.outcome === "error" || b.outcome === "expired";
         ctx.fillStyle = bad ? C.vermillion : C.blue;
         ctx.fillRect(sx, ys, Math.max(2, ex - sx - 1), h2);  // 1 px gap: back-to-back requests stay distinct
-        if (b.attempts > 1) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 11px system-ui"; ctx.fillText("↻" + (b.attempts - 1), sx + 2, ys - 5); ctx.font = "12px system-ui, sans-serif"; }
-        if (bad) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 12px system-ui"; ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), ex + 3, ys + h2 / 2); ctx.font = "12px system-ui, sans-serif"; }
+        if (b.attempts > 1) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = font(11, true); ctx.fillText("↻" + (b.attempts - 1), sx + 2, ys - 5); ctx.font = font(12); }
+        if (bad) { ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = font(12, true); ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), ex + 3, ys + h2 / 2); ctx.font = font(12); }
       } else if (b.outcome === "expired" || b.outcome === "error") {
-        ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = "bold 12px system-ui"; ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), x1 + 3, ys + h2 / 2); ctx.font = "12px system-ui, sans-serif";
+        ctx.fillStyle = C.vermillion; ctx.textAlign = "left"; ctx.font = font(12, true); ctx.fillText("✕ " + (b.outcome === "expired" ? "expired" : (b.error || "error")), x1 + 3, ys + h2 / 2); ctx.font = font(12);
       }
     });
     // cluster events: a dashed line each, labels that never overlap
@@ -639,10 +657,10 @@
       ctx.strokeStyle = C.purple; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
       ctx.beginPath(); ctx.moveTo(ex + 0.5, top - 2); ctx.lineTo(ex + 0.5, top + lanes.length * laneH); ctx.stroke(); ctx.setLineDash([]);
     });
-    ctx.font = "bold 11px system-ui"; ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left";
+    ctx.font = font(11, true); ctx.fillStyle = "#7a2f63"; ctx.textAlign = "left";
     drawn.labels = placeEventLabels(evs, x, top > 18 ? 2 : 1, labelW + plotW, function (t) { return ctx.measureText(t).width; });
-    drawn.labels.forEach(function (l) { ctx.fillText(l.text, l.x0, 8 + 12 * l.row); });
-    ctx.font = "12px system-ui, sans-serif";
+    drawn.labels.forEach(function (l) { ctx.fillText(l.text, l.x0, (8 + 12 * l.row) * k); });
+    ctx.font = font(12);
     // "now" line
     if (s.now_ms >= start && s.now_ms <= end) {
       ctx.fillStyle = C.ink; ctx.fillRect(x(s.now_ms) - 1, top - 2, 2, lanes.length * laneH + 4);
@@ -650,7 +668,7 @@
     ctx.restore();
     // axis
     var ay = top + lanes.length * laneH + 4;
-    ctx.fillStyle = "#3b434c"; ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#3b434c"; ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = font(11);
     var axis = axisTicks(start, end, plotW, function (t) { return ctx.measureText(t).width; }).filter(function (tk) {
       return x(tk.t) + ctx.measureText(tk.label).width / 2 <= cssW - 1;  // no label cut at the edge
     });
@@ -659,7 +677,7 @@
     });
     drawn.ticks = axis.map(function (tk) { return tk.label; });
     ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = tl.follow ? "#3b434c" : C.vermillion;
-    ctx.fillText(fmtMs(win) + (tl.follow ? " · live" : " · past"), 4, 8);
+    ctx.fillText(fmtMs(win) + (tl.follow ? " · live" : " · past"), 4, 8 * k);
   }
   // Axis ticks: the smallest 1-2-5 step whose labels fit with room to spare, and a label
   // precision that follows the step, so two ticks never read the same ("18.3 s" × 7).

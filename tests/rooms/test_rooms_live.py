@@ -287,3 +287,33 @@ def test_a_room_socket_from_another_origin_is_refused(server):
     assert b" 101 " not in run(handshake, "http://evil.example")
     port = server["url"].rsplit(":", 1)[1]
     assert b" 101 " in run(handshake, f"http://127.0.0.1:{port}")  # the same check passes
+
+
+def test_followers_get_the_prepared_bytes_under_daphne(server):
+    """Under daphne every follower's frames go the relay's fast path (the frame's prepared
+    WebSocket bytes written to its connection), none the per-follower ASGI ``send`` chain,
+    and none are skipped: the counters are the presenter's process's (``relay_stats``)."""
+    room = open_room(server["tmp"])
+    run(_fast_path, server["url"], room)
+
+
+async def _fast_path(url, room):
+    presenter = await RoomClient.join(url, _ws(room["presenter_url"]))
+    followers = [await RoomClient.join(url, _ws(room["follow_url"])) for _ in range(3)]
+    seqs = []
+    for f in followers:
+        await f.until(lambda c, m: m.get("type") == "delta" and c.seq >= 0)
+        seqs.append(f.seq)
+    await presenter.reply({"type": "fault", "op": "stop_broker", "broker": 2, "ref": "s"})
+    for f in followers:  # each follower applies deltas in order (nothing dropped)
+        await f.until(lambda c, m: c.state and not broker_up(c.state, 2))
+        await f.until(lambda c, m: m.get("type") == "delta" and c.seq > seqs[0] + 10)
+    stats = (await presenter.reply({"type": "relay_stats", "ref": "r"}))["result"]["relay"]
+    assert stats["members"] == 4, stats
+    # 4 sockets × the deltas and full frames seen so far: every one of them written fast
+    assert stats["fast"] >= 4 * 10, stats
+    assert stats["asgi"] == 0 and stats["skipped"] == 0, stats
+    refused = await followers[0].reply({"type": "relay_stats", "ref": "f"})
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    for c in (presenter, *followers):
+        c.close()

@@ -68,6 +68,11 @@ async def _two(url_a, url_b, room):
                                 "ref": "s"}))["type"] == "ack"
     for follower in (on_a, on_b):
         await follower.until(lambda c, m: c.state["lab"]["overrides"] == {"linger.ms": 33})
+    # on both processes the relay wrote the prepared bytes to its sockets, none the ASGI way
+    for who, members in ((presenter, 2), (second, 2)):
+        stats = (await who.reply({"type": "relay_stats", "ref": "rs"}))["result"]["relay"]
+        assert stats["members"] == members and stats["fast"] > 0, stats
+        assert stats["asgi"] == 0 and stats["skipped"] == 0, stats
     # a follower that lost frames resyncs by sequence number
     await on_b.send({"type": "resync", "have": on_b.seq - 5})
     full = await on_b.until(lambda c, m: m.get("type") == "frame")

@@ -185,3 +185,13 @@ def test_open_room_command_refuses_bad_input():
         call_command("open_room", "--config", "[1]")
     with pytest.raises(CommandError, match="hours"):
         call_command("open_room", "--hours", "0")
+
+
+def test_the_projector_wraps_its_join_url_after_a_slash(client):
+    from courseware.rooms.templatetags.rooms_tags import url_breaks
+
+    room, _ = services.open_room()
+    projector = client.get(f"/room/{room.code}/projector/").content.decode()
+    assert f"http://testserver/<wbr>room/<wbr>{room.code}/<wbr></b>" in projector
+    assert 'data-tl-scale="rem"' in projector  # the timeline's type grows with the screen
+    assert url_breaks('http://h/<x>"/') == "http://h/<wbr>&lt;x&gt;&quot;/<wbr>"
