@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from . import wakeup
 from .kinds import KINDS
 from .models import Job
 
@@ -53,6 +54,8 @@ def enqueue(job: Job) -> None:
     result = run_job.enqueue(str(job.id))
     Job.objects.filter(pk=job.pk).update(task_result_id=str(result.id))
     job.task_result_id = str(result.id)
+    # An idle worker starts it now rather than at its next poll (docs/JOBS.md).
+    transaction.on_commit(wakeup.notify)
 
 
 def visible_job(job_id, owner: str) -> Job | None:

@@ -90,9 +90,10 @@ def _replay(request: HttpRequest, submission_id: str) -> HttpResponse:
         return render(request, "exercises/not_found.html", {
             "message": "No graded submission of yours with that number to replay."}, status=404)
     _ensure_session(request)
+    dashboard = data.pop("dashboard", None)  # for the page only; the socket needs the run
     request.session[REPLAY_SESSION_KEY] = data
     ctx = _context(request, None, "main")
-    ctx.update(ws_path="/ws/lab/main/?replay=1", replay=data)
+    ctx.update(ws_path="/ws/lab/main/?replay=1", replay=data, dashboard=dashboard)
     return render(request, "lab/lab.html", ctx)
 
 

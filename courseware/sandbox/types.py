@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class SandboxJob:
     argv: list[str]
     limits: Limits = field(default_factory=Limits)
     outputs: tuple[str, ...] = ("result.json",)
+    # Trusted code run in the worker beside the program, talking to it over two pipes
+    # (courseware/sandbox/peer.py); its return value is SandboxResult.peer.
+    peer: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -36,3 +40,5 @@ class SandboxResult:
     killed: str | None
     wall_ms: int
     isolation: Literal["bwrap", "reduced"]
+    peer: Any = None               # what the job's peer returned (trusted)
+    peer_error: str | None = None  # why the peer could not finish (the program's fault)

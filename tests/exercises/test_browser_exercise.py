@@ -125,9 +125,41 @@ def test_learner_writes_submits_and_replays(browser, live_server_url, artifacts_
         assert int(page.evaluate("() => +document.getElementById('lab').dataset.now")) == at_ms
         page.screenshot(path=str(artifacts_dir / "exercise-replay-lab.png"))
         assert done["submission"] > 0
+        _your_dashboard_follows_the_replay(page, at_ms, artifacts_dir)
         # Instructor half: the gradebook helper's test takes it from here (see module doc).
     finally:
         context.close()
+
+
+def _your_dashboard_follows_the_replay(page, at_ms: int, artifacts_dir) -> None:
+    """Beside the lab's metrics panel: the learner's dashboard reading of the graded run at
+    the replay's virtual instant, which moves on as the replay plays."""
+    panel = page.locator("#your-dashboard")
+    assert panel.is_visible()
+    metrics_box, panel_box = page.locator("section.metrics").bounding_box(), panel.bounding_box()
+    assert panel_box["x"] >= metrics_box["x"] + metrics_box["width"] - 1  # beside, not below
+    page.wait_for_function("() => document.getElementById('your-dashboard').dataset.atMs")
+    first = int(panel.get_attribute("data-at-ms"))
+    assert at_ms - 1100 < first <= at_ms  # the last reading the replay's clock has passed
+    rows = page.locator("#dash-rows tr")
+    assert rows.count() >= 7  # 2 topics, batch size, buffer, 3 percentiles (+ error types)
+    assert page.locator("#dash-rows td.ok").count() == rows.count()  # the reference: all in
+    assert "records_per_s · orders" in page.locator("#dash-rows").inner_text()
+    assert f"Reading at {first / 1000:g} s" in page.locator("#dash-when").inner_text()
+    engine_before = page.locator("#dash-rows tr").first.locator("td.num").nth(1).inner_text()
+    page.locator("#btn-pause").click()  # play on
+    page.wait_for_function(
+        "(t) => +document.getElementById('your-dashboard').dataset.atMs >= t + 2000",
+        arg=first, timeout=60000)
+    page.locator("#btn-pause").click()  # and pause, to look at it
+    later = int(panel.get_attribute("data-at-ms"))
+    assert later >= first + 2000
+    assert page.locator("#dash-rows tr").first.locator("td.num").nth(1).inner_text() != \
+        engine_before  # a new reading: the engine's records/s so far moved on
+    page.locator("section.metrics").scroll_into_view_if_needed()
+    if artifacts_dir is not None:
+        page.locator(".metrics-beside").screenshot(
+            path=str(artifacts_dir / "exercise-replay-your-dashboard.png"))
 
 
 def test_phone_layout_reads(browser, live_server_url, artifacts_dir):

@@ -361,3 +361,35 @@ def test_too_many_sample_runs_is_429(client):
     response = client.post("/exercises/compression-comparison/run/",
                            {"text": '{"compression.type": "lz4"}'})
     assert response.status_code == 429 and "waiting or running" in response.content.decode()
+
+
+def test_replay_of_a_dashboard_carries_its_live_readings_as_escaped_data(client):
+    # A real graded run (the trusted grader, the program through the test stand-in) whose
+    # dashboard reports markup: the lab page carries it as JSON data, never as HTML.
+    from dataclasses import asdict
+
+    from courseware.exercises import graders
+    from tests.exercises.standin import grade
+
+    learner = _learner(client, "metrics-dashboard")
+    g = graders.get("metrics-dashboard")
+    v = g.variant(graders.variant_seed(learner, "metrics-dashboard"))
+    text = data_file("metrics-dashboard", "reference.py").replace(
+        '"batch_size_avg": self.last_metrics.get("batch-size-avg", 0.0),',
+        '"batch_size_avg": "<img src=x onerror=alert(1)>",')
+    verdict, _ = grade(g, text, v)
+    sub = Submission.objects.create(exercise="metrics-dashboard", learner=learner, text=text,
+                                    status="graded", attempt=1, verdict=asdict(verdict))
+    html = client.get(f"/lab/?replay={sub.pk}").content.decode()
+    assert 'id="your-dashboard"' in html and 'id="your-dashboard-data"' in html
+    assert "js/lab-dashboard.js" in html
+    assert "<img" not in html and "\\u003Cimg src=x onerror=alert(1)\\u003E" in html
+    data = json.loads(re.search(r'id="your-dashboard-data" type="application/json">(.*?)'
+                                r'</script>', html, re.DOTALL).group(1))
+    assert len(data["readings"]) == 20 and data["tolerances"]["latency_ms"]["rel"] == 0.15
+    row = next(r for r in data["readings"][5]["rows"] if r["figure"] == "batch_size_avg")
+    assert row["ok"] is False and row["engine"] > 0
+    assert "dashboard" not in client.session["lab_replay"]  # the socket gets the run only
+    # another exercise's replay has no such panel
+    other = _graded("health-check", _learner(client, "health-check"))
+    assert 'id="your-dashboard"' not in client.get(f"/lab/?replay={other.pk}").content.decode()

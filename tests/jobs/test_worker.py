@@ -43,8 +43,9 @@ if cmd == "submit":
     print(submit(sys.argv[2], json.loads(sys.argv[3]), owner="test").id)
 else:
     j = Job.objects.get(pk=sys.argv[2])
+    waited = (j.started_at - j.created_at).total_seconds() if j.started_at else None
     print(json.dumps({"status": j.status, "attempts": j.attempts, "result": j.result,
-                      "error": j.error, "progress": j.progress}))
+                      "error": j.error, "progress": j.progress, "queued_s": waited}))
 """
 
 
@@ -78,9 +79,10 @@ def env(tmp_path):
     return env
 
 
-def _start_worker(env, log: Path) -> subprocess.Popen:
+def _start_worker(env, log: Path, *args: str) -> subprocess.Popen:
     with open(log, "a") as out:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT,
+        return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker", *args],
+                                cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -129,3 +131,19 @@ def test_a_killed_workers_job_runs_again_and_finishes_once(env, tmp_path):
         assert _state(env, job)["attempts"] == 2
     finally:
         _stop(second)
+
+
+def test_an_idle_worker_starts_a_new_job_at_once_not_at_its_next_poll(env, tmp_path):
+    # A 60 s poll interval: only the wake-up (courseware/jobs/wakeup.py) can start the second
+    # job within seconds of its submission.
+    first = _py(env, "submit", "jobs.echo", json.dumps({"x": 1}))
+    worker = _start_worker(env, tmp_path / "worker.log", "--interval", "60")
+    try:
+        _wait(env, first, lambda s: s["status"] == "done")
+        time.sleep(1.0)  # the worker has found the queue empty and waits out its interval
+        job = _py(env, "submit", "jobs.echo", json.dumps({"x": 2}))
+        st = _wait(env, job, lambda s: s["status"] == "done", timeout=40)
+        assert st["result"] == {"echo": {"x": 2}}
+        assert st["queued_s"] < 5, st
+    finally:
+        _stop(worker)

@@ -1,18 +1,39 @@
 """Grader for ``back-pressure`` (Exercise 3: slow down, alert, account for every record).
 
-The harness (in the sandbox) runs a broker slow-down on the learner's workload and asks the
-learner's ``Controller.tick(metrics, now_ms)`` every 100 ms for a rate and an alert flag;
-the learner also gets every record's outcome and reports what it counted. result.json holds
-the decisions and the report — claims only. ``score()`` replays the recorded decisions in a
-fresh simulation here (the same scenario code, one string), so the pool pressure, the
-timeouts and every record's outcome are the engine's, and checks the report against them.
+The simulation runs once, here, in the trusted worker: a broker slow-down on the learner's
+workload, asking the learner's ``Controller.tick(metrics, now_ms)`` every 100 ms for a rate
+and an alert flag, and telling it every record's outcome. The Controller runs in the
+sandbox; the two talk over the sandbox's peer pipes (``courseware/sandbox/peer.py``): we send
+each tick's outcomes so far, metrics and clock, the harness answers with the decision, and at
+the end with the learner's ``report()``. The pool pressure, the timeouts and every record's
+outcome are thus the engine's own, computed on a pristine ``producer_core`` — no claim of the
+program is believed but its decisions and its report, and the report is checked against
+them. (Until 2026-12 the harness ran its own simulation in the sandbox and ``score()``
+replayed its recorded decisions: the same result, but two simulations per grade.)
+
+The learner sees the same calls in the same order as if the simulation ran beside it:
+``tick`` k, the ``on_complete`` calls of what finished before tick k + 1, ``tick`` k + 1, …,
+the completions of the final flush, ``report()``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from functools import partial
 from random import Random
 
-from courseware.exercises.graders.base import CodeGrader, Verdict, error, goal, graded
+from courseware.exercises.graders.base import (
+    CodeGrader,
+    SandboxJob,
+    SandboxResult,
+    Verdict,
+    error,
+    goal,
+    graded,
+    run_problem,
+)
+from courseware.sandbox.peer import PeerGone
 
 SCENARIO = r'''
 from producer_core import Simulation
@@ -54,22 +75,34 @@ def drive(v, decide, on_complete):
     return decisions, pool, rid
 '''
 
-HARNESS = SCENARIO + r'''
+HARNESS = r'''
 import json
+import os
+
 import solution
 
 variant = json.loads(open("variant.json").read())
 controller = solution.Controller(variant["base_rate"])
-
-
-def decide(tick, metrics, now_ms):
-    d = controller.tick(metrics, now_ms)
-    return d.get("rate", 0), d.get("alert", False)
-
-
-decisions, _, _ = drive(variant, decide, controller.on_complete)
-with open("result.json", "w") as f:
-    json.dump({"decisions": decisions, "report": controller.report()}, f, default=str)
+# The grader runs the simulation and asks us; see courseware/sandbox/peer.py.
+r, w = (int(fd) for fd in os.environ["PRODUCER_LAB_PEER"].split(","))
+questions, answers = os.fdopen(r, "r"), os.fdopen(w, "w")
+decisions, report = [], None
+for line in questions:
+    msg = json.loads(line)
+    for record_id, error in msg["outcomes"]:
+        controller.on_complete(record_id, error)
+    if msg.get("end"):
+        report = controller.report()
+        answers.write(json.dumps({"report": report}, default=str) + "\n")
+        answers.flush()
+        break
+    d = controller.tick(msg["metrics"], msg["now_ms"])
+    decision = [float(d.get("rate", 0)), bool(d.get("alert", False))]
+    decisions.append(decision)
+    answers.write(json.dumps(decision) + "\n")
+    answers.flush()
+with open("result.json", "w") as f:  # for "run against the sample"; grading does not read it
+    json.dump({"decisions": decisions, "report": report}, f, default=str)
 '''
 
 FULL = 0.90
@@ -77,19 +110,42 @@ SUSTAIN_TICKS = 20  # 2 s
 ALERT_WITHIN_TICKS = 30  # 3 s after it became sustained
 
 
-def replay(v: dict, decisions: list) -> dict:
+def _scenario() -> dict:
     ns: dict = {}
     exec(compile(SCENARIO, "back_pressure_scenario", "exec"), ns)  # noqa: S102 - our code
+    return ns
+
+
+def _rate(d: object) -> float:
+    if not (isinstance(d, list) and len(d) == 2 and isinstance(d[0], (int, float))
+            and not isinstance(d[0], bool) and math.isfinite(d[0])):
+        raise PeerGone(f"tick() answered {json.dumps(d, default=str)[:80]}, not a rate "
+                       "and an alert flag")
+    return d[0]
+
+
+def simulate(v: dict, channel) -> dict:
+    """The trusted run: our simulation, the learner's decisions asked over ``channel``."""
+    ns = _scenario()
     outcome: dict[int, str | None] = {}
+    pending: list[list] = []
+
+    def on_complete(rid: int, err: str | None) -> None:
+        outcome[rid] = err
+        pending.append([rid, err])
 
     def decide(tick: int, m: dict, now: int) -> tuple:
-        d = decisions[tick] if tick < len(decisions) else [0, False]
-        ok = isinstance(d, list) and len(d) == 2
-        rate = d[0] if ok and isinstance(d[0], (int, float)) and d[0] == d[0] else 0
-        return rate, bool(d[1]) if ok else False
+        channel.send({"outcomes": pending, "tick": tick, "metrics": m, "now_ms": now})
+        pending.clear()
+        d = channel.receive()
+        return _rate(d), bool(d[1])
 
-    used, pool, sent = ns["drive"](v, decide, lambda rid, err: outcome.__setitem__(rid, err))
-    return {"decisions": used, "pool": pool, "sent": sent, "outcome": outcome}
+    used, pool, sent = ns["drive"](v, decide, on_complete)
+    channel.send({"outcomes": pending, "end": True})
+    reply = channel.receive()
+    report = reply.get("report") if isinstance(reply, dict) else None
+    return {"decisions": used, "pool": pool, "sent": sent, "outcome": outcome,
+            "report": report}
 
 
 class BackPressure(CodeGrader):
@@ -106,15 +162,27 @@ class BackPressure(CodeGrader):
                 "outage_ms": rng.choice([8000, 10000]),
                 "sim_seed": rng.randrange(1, 10_000)}
 
-    def score_claims(self, variant: dict, data: dict, out: str) -> Verdict:
-        if not isinstance(data.get("decisions"), list):
-            return error("The program's report (result.json) has no decisions.", out)
-        t = replay(variant, data["decisions"])
+    def sandbox_job(self, text: str, variant: dict) -> SandboxJob:
+        job = super().sandbox_job(text, variant)
+        job.peer = partial(simulate, dict(variant))
+        return job
+
+    def score(self, text: str, variant: dict, run: SandboxResult | None) -> Verdict:
+        if run is None or run.killed or run.exit_code != 0:
+            return run_problem(run)
+        out = run.stdout + ("\n" + run.stderr if run.stderr else "")
+        if run.peer_error or run.peer is None:
+            return error(f"The run did not finish: {run.peer_error or 'no answer'}.", out)
+        return self.score_run(variant, run.peer, out)
+
+    def score_run(self, variant: dict, t: dict, out: str) -> Verdict:
+        """``t`` is the trusted run: our simulation's pool, decisions used, outcomes, and
+        the learner's report (the only claim)."""
         base = variant["base_rate"]
         pool, used = t["pool"], t["decisions"]
         failed = sorted(r for r, e in t["outcome"].items() if e)
         acked = sum(1 for e in t["outcome"].values() if e is None)
-        report = data.get("report") if isinstance(data.get("report"), dict) else {}
+        report = t["report"] if isinstance(t["report"], dict) else {}
         mine_failed = report.get("failed") if isinstance(report.get("failed"), list) else None
         accounted = (len(t["outcome"]) == t["sent"] and report.get("acked") == acked
                      and mine_failed is not None and sorted(mine_failed) == failed)

@@ -124,8 +124,29 @@ def for_submission(submission: Submission) -> dict | None:
     seed = int(v["sim_seed"])
     title = f"Replay: {submission.exercise}, attempt {submission.attempt}"
     scenario = {"title": title, "seed": seed, **spec}
-    return {"scenario": scenario, "seed": seed, "at_ms": int(at_ms), "title": title,
+    data = {"scenario": scenario, "seed": seed, "at_ms": int(at_ms), "title": title,
             "note": note, "submission": submission.pk}
+    panel = dashboard_panel(submission.verdict)
+    if panel is not None:
+        data["dashboard"] = panel
+    return data
+
+
+def dashboard_panel(verdict: dict | None) -> dict | None:
+    """metrics-dashboard: what the lab's "Your dashboard" panel shows beside its metrics
+    panel — the learner's live readings of the graded run, each with the engine's figures at
+    that instant (docs/GRADING.md, "The dashboard beside the lab"). Only what the trusted
+    grader stored; every value a number, a short text, a bool or None — the page renders it
+    as text."""
+    board = (verdict or {}).get("dashboard") or {}
+    readings = board.get("readings")
+    if not isinstance(readings, list) or not readings:
+        return None
+    keep = ("figure", "key", "yours", "engine", "ok")
+    return {"tolerances": board.get("tolerances") or {},
+            "readings": [{"at_ms": int(r["at_ms"]),
+                          "rows": [{k: row.get(k) for k in keep} for row in r["rows"]]}
+                         for r in readings]}
 
 
 def may_see_all(user) -> bool:

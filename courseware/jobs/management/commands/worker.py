@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django_tasks_db.management.commands import db_worker
 
-from courseware.jobs import recovery, worker_identity
+from courseware.jobs import recovery, wakeup, worker_identity
 from courseware.jobs.tasks import lease_seconds
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,28 @@ class Command(BaseCommand):
         recovery.recover()  # jobs a dead worker left behind run first
         thread = threading.Thread(target=heartbeat, name="jobs-heartbeat", daemon=True)
         thread.start()
+        listener = wakeup.Listener()
+        # db_worker sleeps ``interval`` between polls of an empty queue; ours waits on the
+        # wake-up socket instead, so a job queued meanwhile starts at once (docs/JOBS.md).
+        db_worker.time = _WakeableTime(listener)
         try:
             call_command("db_worker", interval=interval, batch=batch, reload=False,
                          startup_delay=False, worker_id=me[:64],
                          verbosity=options.get("verbosity", 1))
         finally:
             stop.set()
+            db_worker.time = time
+            listener.close()
+
+
+class _WakeableTime:
+    """``time`` for db_worker's module, whose ``sleep`` returns early on a wake-up."""
+
+    def __init__(self, listener: wakeup.Listener) -> None:
+        self._listener = listener
+
+    def sleep(self, seconds: float) -> None:
+        self._listener.wait(seconds)
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
