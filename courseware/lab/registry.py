@@ -277,7 +277,25 @@ class LabRunner:
     async def apply(self, cmd: Command) -> dict:
         """Apply one command to the session (a hook: a room also records it, and saves it
         before the ``ack`` leaves).  Raises CommandError on refusal."""
-        return self.session.apply(cmd)
+        return await self.apply_to_session(cmd)
+
+    async def apply_to_session(self, cmd: Command) -> dict:
+        """``session.apply(cmd)``, but a ``step`` runs in slices of ``SLICE_MS`` of CPU with
+        a turn of the event loop between them (issue 8: a 1,000-event step held the loop up
+        to ~100 ms, and other learners' frames waited).  This lab's own frames wait for the
+        whole step (the frame lock), so they never show it half done."""
+        applying = self.session.applying(cmd, SLICE_MS)
+        try:
+            next(applying)
+        except StopIteration as done:
+            return done.value
+        async with self._frame_lock:
+            while True:
+                await asyncio.sleep(0)
+                try:
+                    next(applying)
+                except StopIteration as done:
+                    return done.value
 
     async def reply(self, channel: str | None, reply: dict, tag=None) -> None:
         """A command's ``ack`` or ``error`` to the consumer that sent it (a hook: a room

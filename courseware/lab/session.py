@@ -19,6 +19,7 @@ import copy
 import json
 import time
 from collections import deque
+from collections.abc import Generator
 from typing import Any
 
 from courseware.lab.commands import Command, CommandError
@@ -44,6 +45,16 @@ MAX_BYTES_PER_S = 50_000_000  # records/s × value bytes of one lab
 MAX_KEYS = 100_000  # uniform:N / zipf:N (the keys are pre-built)
 MAX_TOPICS = 8
 MAX_STRIDE_STEPS = 640  # engine steps between two looks at the CPU clock, at most
+STEP_CLOCK_EVERY = 4  # a stepped engine step builds its events: look at the clock often
+
+
+def _drain(gen: Generator[None, None, Any]) -> Any:
+    """Run a slicing generator to its end in one go; its result."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
 
 
 def _json(value: Any) -> str:
@@ -276,30 +287,53 @@ class LabSession:
 
     def step(self, count: int = 1) -> dict:
         """Pause, then run until ``count`` engine events were published (one by default)."""
+        return _drain(self.stepping(count))
+
+    def stepping(self, count: int = 1,
+                 slice_ms: float | None = None) -> Generator[None, None, dict]:
+        """:meth:`step` in slices: a generator that yields after about ``slice_ms`` of CPU
+        (never, for None) and returns the step's result.  The lab's runner awaits between
+        slices, so a 1,000-event step (up to ~100 ms of CPU on a heavy preset) does not
+        hold daphne's event loop in one go.  The engine runs the same entries in the same
+        order however it is sliced (the lab is paused: nothing else moves it meanwhile)."""
         self.paused = True
         # Listen to every event only while stepping: a subscriber makes the engine build
         # an event object per record, which a running lab does not need.
         self._recent.clear()
         self._events_seen = 0
         unsubscribe = self.sim.events.subscribe(self._on_event)
-        seen_before = 0
         engine_steps = 0
         start_ms = self.now_ms
+        clock = time.thread_time
+        deadline = None if slice_ms is None else clock() + slice_ms / 1000.0
         try:
-            while self._events_seen - seen_before < count \
-                    and engine_steps < MAX_STEP_ENGINE_STEPS:
+            while self._events_seen < count and engine_steps < MAX_STEP_ENGINE_STEPS:
                 if not self.sim.scheduler.step():
                     break
                 engine_steps += 1
+                if deadline is not None and engine_steps % STEP_CLOCK_EVERY == 0 \
+                        and clock() >= deadline:
+                    yield
+                    deadline = clock() + slice_ms / 1000.0
         finally:
             unsubscribe()
         self.pacer.anchor(self.sim.now_ms)
-        new_events = self._events_seen - seen_before
         recent = list(self._recent)[-6:]
-        self.last_step = {"events": new_events, "engine_steps": engine_steps,
+        self.last_step = {"events": self._events_seen, "engine_steps": engine_steps,
                           "from_ms": start_ms, "to_ms": self.now_ms, "recent": recent}
         self.dirty = True
         return self.last_step
+
+    def applying(self, cmd: Command,
+                 slice_ms: float | None = None) -> Generator[None, None, dict]:
+        """:meth:`apply` as a generator that yields between the slices of a ``step``
+        (other commands are cheap or built off the loop beforehand: applied at once)."""
+        if cmd.type != "step":
+            return self.apply(cmd)
+        result = yield from self.stepping(cmd.args.get("count", 1), slice_ms)
+        self.dirty = True
+        self._changed = True
+        return result
 
     # ---- commands ---------------------------------------------------------------------
 

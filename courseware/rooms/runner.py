@@ -68,7 +68,7 @@ class RoomRunner(LabRunner):
         """Apply and record; the database write runs behind (in order), so the next
         command and the frame showing this one do not wait for it — its ``ack`` does."""
         at = point(self.session)
-        result = self.session.apply(cmd)  # raises on refusal: nothing recorded
+        result = await self.apply_to_session(cmd)  # raises on refusal: nothing recorded
         entry = Entry(at[0], at[1], cmd.type, dict(cmd.args))
         index = len(self.entries)
         self.entries.append(entry)
