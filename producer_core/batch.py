@@ -492,9 +492,9 @@ class ProducerBatch:
                     b._max_ts = timestamp_ms
                 blen = len(body)
                 prefix = _ZZ[blen] if blen < _ZZN else _encode_varint(blen)
-                parts = b._parts
-                parts.append(prefix)
-                parts.append(body)
+                buf = b._buf
+                buf += prefix
+                buf += body
                 appended = len(prefix) + blen
                 unc = b._uncompressed + appended
                 b._uncompressed = unc

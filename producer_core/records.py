@@ -211,7 +211,7 @@ class RecordBatchBuilder:
     """
 
     __slots__ = (
-        "_attrs", "_base_ts", "_chunk", "_closed", "_count", "_max_ts", "_parts",
+        "_attrs", "_base_ts", "_buf", "_chunk", "_closed", "_count", "_max_ts",
         "_pending_bytes", "_records", "_stream", "_uncompressed", "compression",
         "estimated_compression_ratio", "level", "write_limit",
     )
@@ -227,11 +227,13 @@ class RecordBatchBuilder:
         self._base_ts: int | None = None
         self._max_ts: int | None = None
         self._uncompressed = 0
-        # Encoded records not yet handed to the compressor.  Like Java's buffered streams,
-        # the compressor gets them a block at a time; it is created when the first block
-        # fills, so a batch smaller than one block is compressed in one call at close
-        # (exactly what the Java client ends up doing for such a batch).
-        self._parts: list[bytes] = []
+        # Encoded records not yet handed to the compressor, in one buffer (as Kafka's
+        # MemoryRecordsBuilder writes into one ByteBuffer): a batch waiting in the
+        # accumulator costs its bytes, not a bytes object per record.  Like Java's buffered
+        # streams, the compressor gets them a block at a time; it is created when the
+        # first block fills, so a batch smaller than one block is compressed in one call
+        # at close (exactly what the Java client ends up doing for such a batch).
+        self._buf = bytearray()
         self._pending_bytes = 0
         self._chunk = _CHUNK.get(self.compression, _NO_CHUNK)
         self._stream: StreamCompressor | None = None
@@ -291,9 +293,9 @@ class RecordBatchBuilder:
             self._base_ts = self._max_ts = timestamp_ms
         blen = len(body)
         prefix = table[blen] if blen < _TABLE_SIZE else encode_varint(blen)
-        parts = self._parts
-        parts.append(prefix)
-        parts.append(body)
+        buf = self._buf
+        buf += prefix
+        buf += body
         written = len(prefix) + blen
         self._uncompressed += written
         self._count = count + 1
@@ -308,8 +310,8 @@ class RecordBatchBuilder:
         """Hand the buffered records to the streaming compressor (creating it)."""
         if self._stream is None:
             self._stream = new_stream_compressor(self.compression, self.level)
-        self._stream.write(b"".join(self._parts))
-        self._parts.clear()
+        self._stream.write(bytes(self._buf))
+        self._buf.clear()
         self._pending_bytes = 0
 
     # -- Kafka's fullness rules (MemoryRecordsBuilder.hasRoomFor / isFull) --------------
@@ -396,8 +398,8 @@ class RecordBatchBuilder:
         if self._closed:
             return
         self._closed = True
-        section = b"".join(self._parts)
-        self._parts = []
+        section = bytes(self._buf)
+        self._buf = bytearray()
         if self.compression == "none":
             self._records = section
         elif self._stream is None:
