@@ -200,11 +200,11 @@ async def one_lab_soak(base: str, pid: int, minutes: float, accel: float) -> dic
 
 
 def run(minutes: float = 60, accel: float = 10, one_lab: bool = False,
-        tmp: Path | None = None, min_passes: int = 1) -> dict:
+        tmp: Path | None = None, min_passes: int = 1, env: dict | None = None) -> dict:
     from tests.conftest import start_daphne, stop_process
 
     with tempfile.TemporaryDirectory() as scratch:
-        proc, base = start_daphne(Path(tmp or scratch))
+        proc, base = start_daphne(Path(tmp or scratch), extra_env=env)
         try:
             if one_lab:
                 result = asyncio.run(one_lab_soak(base, proc.pid, minutes, accel))

@@ -4,6 +4,11 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseware.settings")
 
+if os.environ.get("PRODUCER_LAB_MEMTRACE"):  # development only: courseware/memtrace.py
+    from courseware import memtrace
+
+    memtrace.install()
+
 from django.core.asgi import get_asgi_application
 
 django_asgi_app = get_asgi_application()
