@@ -11,7 +11,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseware.settings")
-import django; django.setup()
+import django
+
+django.setup()
+
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 
 from courseware.lab import pacing
