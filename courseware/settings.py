@@ -127,8 +127,15 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as
             # channels_redis blocks in BZPOPMIN: give the read more time than the block.
+            # channels_redis keeps every process-specific channel of a process (each
+            # socket's, each lab runner's) in ONE Redis queue, and ``capacity`` bounds that
+            # whole queue, not one socket's: 150 followers of a room attaching to one process
+            # at once are 150 full frames queued there.  At 200 the overflow was dropped
+            # silently (room_bench, 300 followers on 2 processes: 1 in 4 followers on the
+            # owner's process never got a frame).  Messages still expire after 30 s.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                       "capacity": 200, "expiry": 30},
+                       "capacity": int(os.environ.get("REDIS_LAYER_CAPACITY", "5000")),
+                       "expiry": 30},
         }
     }
 else:

@@ -87,8 +87,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         else:
             await self.channel_layer.group_add(frames_group(self.lab_id), self.channel_name)
         self._synced = False
-        await self._to_room({"type": "lab.attach", "role": self.role})
-        if runner is None:  # the room runs in another process, maybe not started yet
+        if runner is not None and not runner.stopped:  # the room runs in this process
+            full, meta = await runner.attach_local(self.channel_name, self.role)
+            await self.lab_frame({"text": full})
+            await self.lab_frame({"text": meta})
+        else:
+            await self._to_room({"type": "lab.attach", "role": self.role})
+            # until its full frame comes: an attach can be lost (sent while the owner was
+            # still building the room, or dropped by a channel layer past its capacity)
             self._spawn(self._attach_until_synced())
         if self.role == "presenter":
             await self._publish_meta()
@@ -226,7 +232,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def _attach_until_synced(self) -> None:
         """Attach again until the room's full frame came: an attach sent while the owning
         process was still building the room reached nobody (its runner had not joined the
-        control group yet)."""
+        control group yet), and a channel layer past its capacity drops messages (the
+        attach, or the full frame answering it) without a word."""
         for delay in ATTACH_RETRY_S:
             await asyncio.sleep(delay)
             if self._synced or self.room is None:

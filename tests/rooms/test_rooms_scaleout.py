@@ -29,7 +29,9 @@ def two_servers(tmp_path_factory):
     procs = []
     try:
         time.sleep(0.3)
-        env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        # a class joins from one address here: lift the per-address join limit
+        env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0", "ROOM_JOIN_RATE": "10000",
+               "ROOM_JOIN_BURST": "10000"}
         a, url_a = start_daphne(tmp, extra_env=env)
         procs.append(a)
         b, url_b = start_daphne(tmp, extra_env=env, migrate=False)
@@ -98,4 +100,31 @@ async def _together(url_a, url_b, room):
     owner = clients[0]
     await owner.until(lambda c, m: c.room.get("followers") == 4)
     for c in clients:
+        c.close()
+
+
+def test_a_class_joining_at_once_on_both_processes_all_get_the_room(two_servers):
+    # channels_redis keeps all of a process's consumer channels in one queue: 150 followers
+    # attaching to the owner's process at once used to overflow it (capacity 200), and the
+    # dropped full frames left about one follower in four with a blank room for good
+    tmp, url_a, url_b = two_servers
+    room = open_room(tmp)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _class(url_a, url_b, room)).result(timeout=240)
+
+
+async def _class(url_a, url_b, room):
+    from bench.live_bench import new_session_cookie
+
+    path = f"/ws/room/{room['code']}/"
+    first = await RoomClient.join(url_a, path)  # the room now runs on A
+    cookie = new_session_cookie(url_a)
+    joins = [asyncio.wait_for(RoomClient.join(url, path, cookie), 30)
+             for url in (url_a, url_b) for _ in range(150)]
+    got = await asyncio.gather(*joins, return_exceptions=True)
+    failed = [g for g in got if isinstance(g, BaseException)]
+    assert not failed, f"{len(failed)} of {len(got)} followers never got the room: {failed[:3]}"
+    assert {c.seq >= 0 for c in got} == {True}
+    await first.until(lambda c, m: c.room.get("followers") == 301, timeout=30)
+    for c in (first, *got):
         c.close()
