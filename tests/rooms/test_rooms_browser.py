@@ -214,6 +214,9 @@ def test_an_instructor_opens_a_room_from_the_lab_as_it_is_and_presents_a_lesson(
         pg.wait_for_url("**/present/?token=*")
         _live(pg, errors)
         assert pg.locator("#scene-list li").count() == 2
+        # the notes show once the room message naming the scene arrives (after the frame)
+        pg.wait_for_function("() => document.getElementById('scene-notes').textContent"
+                             ".trim() !== ''")
         assert pg.inner_text("#scene-notes").strip() not in ("", "(no notes)")
     finally:
         context.close()
