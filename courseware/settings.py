@@ -124,7 +124,7 @@ REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "courseware.channel_layer.RedisChannelLayer",  # a pool that waits
             # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as
             # channels_redis blocks in BZPOPMIN: give the read more time than the block.
             # channels_redis keeps every process-specific channel of a process (each
