@@ -43,11 +43,16 @@ def two_servers(tmp_path_factory):
         stop_process(redis)
 
 
-def test_presenter_and_followers_on_two_processes(two_servers):
+def _in_a_room(two_servers, scenario, timeout: float = 180) -> None:
+    """``scenario(url_a, url_b, room)`` on its own event loop, in a new room."""
     tmp, url_a, url_b = two_servers
     room = open_room(tmp)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _two(url_a, url_b, room)).result(timeout=180)
+        pool.submit(asyncio.run, scenario(url_a, url_b, room)).result(timeout=timeout)
+
+
+def test_presenter_and_followers_on_two_processes(two_servers):
+    _in_a_room(two_servers, _two)
 
 
 async def _two(url_a, url_b, room):
@@ -86,10 +91,7 @@ async def _two(url_a, url_b, room):
 def test_followers_joining_while_the_room_starts_on_the_other_process(two_servers):
     # an attach sent while the owning process is still building the room reaches no runner;
     # the follower attaches again until its full frame comes
-    tmp, url_a, url_b = two_servers
-    room = open_room(tmp)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _together(url_a, url_b, room)).result(timeout=180)
+    _in_a_room(two_servers, _together)
 
 
 async def _together(url_a, url_b, room):
@@ -107,10 +109,7 @@ def test_a_class_joining_at_once_on_both_processes_all_get_the_room(two_servers)
     # channels_redis keeps all of a process's consumer channels in one queue: 150 followers
     # attaching to the owner's process at once used to overflow it (capacity 200), and the
     # dropped full frames left about one follower in four with a blank room for good
-    tmp, url_a, url_b = two_servers
-    room = open_room(tmp)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _class(url_a, url_b, room)).result(timeout=240)
+    _in_a_room(two_servers, _class, timeout=240)
 
 
 async def _class(url_a, url_b, room):
