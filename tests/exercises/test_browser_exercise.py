@@ -152,10 +152,31 @@ def _your_dashboard_follows_the_replay(page, at_ms: int, artifacts_dir) -> None:
         "(t) => +document.getElementById('your-dashboard').dataset.atMs >= t + 2000",
         arg=first, timeout=60000)
     page.locator("#btn-pause").click()  # and pause, to look at it
-    later = int(panel.get_attribute("data-at-ms"))
-    assert later >= first + 2000
-    assert page.locator("#dash-rows tr").first.locator("td.num").nth(1).inner_text() != \
-        engine_before  # a new reading: the engine's records/s so far moved on
+    # read in one go (a frame still in flight may move the panel on): the reading shown, its
+    # engine figures on screen and the ones the graded run recorded at that instant. A steady
+    # 500 records/s can read "498.3" at both instants, so the figures are compared with the
+    # page's data, not with the earlier text.
+    now = page.evaluate("""() => {
+        const panel = document.getElementById('your-dashboard');
+        const at = +panel.dataset.atMs;
+        const data = JSON.parse(document.getElementById('your-dashboard-data').textContent);
+        const reading = data.readings.find(r => r.at_ms === at);
+        const fmt = (x) => typeof x === 'number'
+            ? x.toLocaleString('en', {maximumFractionDigits: Math.abs(x) >= 100 ? 1 : 3})
+            : String(x);
+        return {
+            at: at,
+            when: document.getElementById('dash-when').textContent,
+            expected: reading.rows.filter(r => r.figure !== 'error').map(r => fmt(r.engine)),
+            shown: Array.from(document.querySelectorAll('#dash-rows tr'))
+                .map(tr => tr.querySelectorAll('td.num'))
+                .filter(tds => tds.length === 2).map(tds => tds[1].textContent),
+        };
+    }""")
+    assert now["at"] >= first + 2000
+    assert f"Reading at {now['at'] / 1000:g} s" in now["when"]
+    assert len(now["shown"]) >= 7 and now["shown"] == now["expected"]
+    assert engine_before  # the first reading showed a figure too
     page.locator("section.metrics").scroll_into_view_if_needed()
     if artifacts_dir is not None:
         page.locator(".metrics-beside").screenshot(
