@@ -57,6 +57,7 @@ REBUILDS = frozenset({"reset", "preset", "workload"})
 
 PROCESS_TOKEN = uuid.uuid4().hex  # names this process in ownership leases
 LEASE_S = 30
+UNWATCHED_WAKE_S = 2.0  # an unwatched lab's tick sleeps this long at most (well under LEASE_S)
 
 
 def _lease_connection():
@@ -186,6 +187,7 @@ class LabRunner:
         reply_to = message.get("reply_to")
         if kind == "lab.attach":
             self.viewers[reply_to] = wall_ms()
+            self._wake.set()  # a sleeping unwatched lab moves on at once
             if message.get("preset") and message["preset"] != self.session.preset_id:
                 # the preset switch is built off the loop; its full frame follows it
                 await self._enqueue(reply_to, Command("preset", {"id": message["preset"]}),
@@ -251,6 +253,7 @@ class LabRunner:
         known = reply_to in self.viewers
         self.viewers[reply_to] = wall_ms()
         if not known:
+            self._wake.set()
             await self._send(reply_to, {"type": "lab.frame", "text": self.session.full_frame()})
 
     async def _command(self, reply_to: str | None, cmd: Command, *, tag=None,
@@ -329,18 +332,31 @@ class LabRunner:
             # With many labs, frames share the CPU: stretch the period rather than let
             # every lab's frames queue up behind each other (the lab shows its fps).
             period = max(base_period, self.registry.frame_load_s() / self.frame_share)
-            if self.viewers:
-                await self._advance(period)
-                await self._frame(now)
-            else:
-                # Nobody watches: freeze the lab where it is (it resumes on reconnect).
-                self.session.pacer.anchor(self.session.now_ms)
+            if not self.viewers:
+                await self._sleep_unwatched()
+                continue
+            await self._advance(period)
+            await self._frame(now)
             elapsed = time.perf_counter() - started
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), max(0.001, period - elapsed))
             except TimeoutError:
                 pass
+
+    async def _sleep_unwatched(self) -> None:
+        """Nobody watches: the lab stays frozen where it is and its tick sleeps (issue 7: 30
+        unwatched labs ticking at 20 Hz cost 4 % of a core) until a viewer attaches or a
+        command arrives, waking at least every ``UNWATCHED_WAKE_S`` to renew its lease.  The
+        clock is anchored again on waking, so the lab resumes from where it froze instead of
+        catching up the time it slept."""
+        self.session.pacer.anchor(self.session.now_ms)
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), UNWATCHED_WAKE_S)
+        except TimeoutError:
+            pass
+        self.session.pacer.anchor(self.session.now_ms)
 
     async def _frame(self, now: float) -> None:
         """Build and publish the next frame if the lab changed.  The lock keeps frames in

@@ -173,6 +173,7 @@ class RoomRunner(LabRunner):
         shares one queue, read one message at a time: a class joining the owner's process
         at once queued ~80 KB full frames there for seconds (room_bench, 150 of them)."""
         self.viewers[channel] = wall_ms()
+        self._wake.set()  # a room nobody watched sleeps: it moves on at once
         self.roles[channel] = role
         full, meta = self.session.full_frame(), self._meta_text()
         await self._publish_meta()

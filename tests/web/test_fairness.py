@@ -397,3 +397,49 @@ async def test_a_1000_event_step_does_not_hold_the_event_loop(lab_registry, sett
     assert per_step > 0.005, spent  # the steps cost something, so the bound below means it
     assert worst[0] < per_step / 2, (worst[0], per_step)
     await sock.comm.disconnect()
+
+
+async def test_unwatched_labs_sleep_and_resume_where_they_froze(lab_registry):
+    """Issue 7: a lab nobody watches costs (almost) nothing — its tick sleeps instead of
+    waking 20 times a second — and a learner coming back finds it where it froze, at once."""
+    import asyncio
+    import time
+
+    keys, socks = [], []
+    for _ in range(20):
+        key = await make_session_key()
+        sock, ok = await open_lab(key)
+        assert ok
+        await first_frame(sock)
+        keys.append(key)
+        socks.append(sock)
+    frozen_at = {}
+    for key, sock in zip(keys, socks):
+        await sock.comm.disconnect()
+    await asyncio.sleep(0.3)  # the detaches reach the labs
+    for lab_id, runner in lab_registry.labs.items():
+        assert not runner.viewers
+        frozen_at[lab_id] = runner.session.now_ms
+    t0 = time.thread_time()
+    await asyncio.sleep(1.0)
+    idle_cpu_ms = (time.thread_time() - t0) * 1000
+    # 20 labs ticking at 20 Hz cost ~15-40 ms of this thread's CPU per second; asleep, ~0
+    assert idle_cpu_ms < 8, idle_cpu_ms
+    for lab_id, runner in lab_registry.labs.items():
+        assert runner.session.now_ms == frozen_at[lab_id]  # frozen, not running unwatched
+    # back: the first frame is where the lab froze, and it runs on at once (not after the
+    # sleep's timeout), without catching up the time it slept
+    again, _ = await open_lab(keys[0])
+    frame = await first_frame(again)
+    lab_id = next(i for i, runner in lab_registry.labs.items() if runner.viewers)
+    assert frame["state"]["now_ms"] == frozen_at[lab_id], frame["state"].get("now_ms")
+    started = time.monotonic()
+    while True:
+        msg = await again.recv(timeout=5)
+        if msg["type"] == "delta":
+            break
+    assert time.monotonic() - started < 0.5
+    await asyncio.sleep(0.5)
+    moved = lab_registry.labs[lab_id].session.now_ms - frozen_at[lab_id]
+    assert 0 < moved < 1500, moved  # ~0.5-0.6 s of virtual time at 1×, not the 1.3 s it slept
+    await again.comm.disconnect()
