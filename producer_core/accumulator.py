@@ -552,6 +552,15 @@ class RecordAccumulator:
     def close(self) -> None:
         self.closed = True
 
+    def discard_all(self) -> None:
+        """Let go of every batch at once (``Simulation.dispose``), without completing any."""
+        self.closed = True
+        for info in self._topics.values():
+            for dq in info.deques.values():
+                dq.clear()
+        self.incomplete.clear()
+        self.recent.clear()
+
     def has_undrained(self) -> bool:
         return any(dq for info in self._topics.values() for dq in info.deques.values())
 

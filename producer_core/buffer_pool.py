@@ -251,7 +251,10 @@ class BufferPool:
         self._record_wait(w, self._scheduler.now_ms)
         if ok:
             self._allocated(w.size)
-        w.on_done(ok, err)
+        # waiter -> timer -> timeout closure -> waiter: cut it, so a finished wait (and the
+        # blocked send its callback holds) is freed at once, not by the cycle collector
+        on_done, w.on_done, w.timer = w.on_done, None, None
+        on_done(ok, err)
 
     def _record_wait(self, w: _Waiter, now: int) -> None:
         waited = now - w.mark_ms

@@ -130,6 +130,13 @@ class EventBus:
 
         return unsubscribe
 
+    def unsubscribe_all(self) -> None:
+        self._subscribers.clear()
+        self._kinds.clear()
+        self._wanted_all = 0
+        self._wanted.clear()
+        self._pairs = ()
+
     def _count(self, wanted: frozenset[str] | None, delta: int) -> None:
         if wanted is None:
             self._wanted_all += delta

@@ -59,6 +59,11 @@ class Timer:
     def cancel(self) -> None:
         if not self.cancelled:
             self.cancelled = True
+            # The entry stays in the heap until it is due or compacted away: let go of the
+            # action now, or every cancelled timeout would keep what its closure holds
+            # (a batch, a waiter and its blocked send) — and the cycles through it alive
+            # until the cycle collector runs.
+            self.action = None
             if self._scheduler is not None:
                 self._scheduler._note_cancel()
 
@@ -190,3 +195,10 @@ class Scheduler:
 
     def __len__(self) -> int:
         return sum(1 for e in self._heap if not e[3].cancelled)
+
+    def discard_all(self) -> None:
+        """Drop every scheduled entry (``Simulation.dispose``): nothing runs after this."""
+        for item in self._heap:
+            item[3].action = None
+        self._heap.clear()
+        self._cancelled = 0

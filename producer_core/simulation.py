@@ -360,5 +360,28 @@ class Simulation:
             recent = list(self.producer.accumulator.recent)[-TIMELINE_BATCHES:]
         return self._arrival_ring.items(recent, self.clock.now_ms)
 
+    def dispose(self) -> None:
+        """Let go, at once, of everything this run holds; it cannot run afterwards.
+
+        A running simulation is one big reference cycle (a batch's result points at its
+        producer, the producer at its batches, timers at what they act on), so a dropped one
+        is only freed when Python's cycle collector next runs a full collection — with a
+        lab's heap that can be minutes and hundreds of MiB later (issue 7: a stopped lab
+        held 40–90 MiB, and a learner going through the labs grew the server with them).
+        The live lab calls this when it stops or rebuilds a lab; batch runs need not."""
+        self.scheduler.discard_all()
+        for producer in (self.producer, *self.retired_producers):
+            producer.accumulator.discard_all()
+            producer._blocked.clear()
+            producer._key_hash.clear()
+        for workload in self.workloads:
+            workload.values = workload.keygen = None  # a pool of values, up to 100k keys
+        for plog in self.cluster.logs.values():
+            plog.batches.clear()
+        self.workloads.clear()
+        self.retired_producers.clear()
+        self.send_observers.clear()
+        self.events.unsubscribe_all()
+
     def __repr__(self) -> str:
         return f"<Simulation seed={self.seed} now_ms={self.now_ms}>"

@@ -32,6 +32,7 @@ for a command the lab never answered (a channel layer drops messages for a full 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import sys
@@ -82,6 +83,15 @@ def control_group(lab_id: str) -> str:
 
 def _setting(name: str, default):
     return getattr(settings, name, default)
+
+
+def release_memory() -> None:
+    """glibc's ``malloc_trim(0)``: give the pages of freed memory back to the system (a
+    no-op where the C library is not glibc)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class CapacityError(Exception):
@@ -166,6 +176,7 @@ class LabRunner:
         except Exception:  # noqa: BLE001,S110 - the layer may already be gone at shutdown
             pass
         self.session.close()
+        self.registry.labs_stopped += 1
 
     # ---- the channel side --------------------------------------------------------------
 
@@ -460,6 +471,7 @@ class LabRegistry:
         self._agg: tuple[float, float, int] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self.builds_pending = 0
+        self.labs_stopped = 0  # ever, by this process (the reaper returns memory after stops)
 
     @property
     def max_labs(self) -> int:
@@ -680,8 +692,14 @@ class LabRegistry:
         while True:
             await asyncio.sleep(5)
             try:
+                labs_before = self.labs_stopped
                 await self.reap()
                 await self.trim_unwatched()
+                if self.labs_stopped != labs_before:
+                    # A stopped lab's memory is freed at once (Simulation.dispose), but glibc
+                    # keeps freed pages in the process; hand them back, off the loop (the
+                    # call releases the GIL).
+                    await asyncio.get_running_loop().run_in_executor(None, release_memory)
             except Exception:
                 log.exception("lab reaper failed")
 

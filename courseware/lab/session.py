@@ -179,6 +179,9 @@ class LabSession:
             sim = self._build_sim(scenario, self.seed)
         if self._unsubscribe is not None:
             self._unsubscribe()
+            self._unsubscribe = None
+        if self.sim is not None:
+            self.sim.dispose()  # freed now, not at the next full collection
         self.sim = sim
         self.run += 1  # a new run: browsers drop what they drew of the previous one
         self.frames = FrameBuilder(sim)
@@ -595,6 +598,11 @@ class LabSession:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self.sim is not None:
+            self.sim.dispose()  # its records are freed now, not at the next full collection
+        prebuilt, self._prebuilt = self._prebuilt, None
+        if prebuilt is not None and not isinstance(prebuilt[1], Exception):
+            prebuilt[1].dispose()
 
 
 def log_retention(scenario: dict) -> int:

@@ -443,3 +443,31 @@ async def test_unwatched_labs_sleep_and_resume_where_they_froze(lab_registry):
     moved = lab_registry.labs[lab_id].session.now_ms - frozen_at[lab_id]
     assert 0 < moved < 1500, moved  # ~0.5-0.6 s of virtual time at 1×, not the 1.3 s it slept
     await again.comm.disconnect()
+
+
+def test_a_stopped_or_rebuilt_lab_gives_its_memory_back_at_once():
+    """Issue 7: a reset, a preset switch or a stopped lab frees the old run's batches by
+    reference counting, not at the next full collection (``Simulation.dispose``)."""
+    import gc
+    import sys
+
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        base = sys.getallocatedblocks()
+        session = LabSession("t.mem", preset="lesson-debug-degraded", seed=1)
+        session._run_until(3_000, budget_steps=10**9)
+        busy = sys.getallocatedblocks() - base
+        session.apply(Command("reset", {}))
+        after_reset = sys.getallocatedblocks() - base
+        session._run_until(3_000, budget_steps=10**9)
+        session.close()
+        del session
+        after_close = sys.getallocatedblocks() - base
+    finally:
+        if was:
+            gc.enable()
+    assert busy > 100_000
+    assert after_reset < 0.1 * busy, (after_reset, busy)
+    assert after_close < 0.1 * busy, (after_close, busy)
