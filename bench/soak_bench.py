@@ -124,14 +124,18 @@ async def drive(ws: WSClient, rng: Random, seconds: float, accel: float) -> dict
 
 
 async def learner_soak(base: str, pid: int, minutes: float, accel: float,
-                       seed: int = 7, min_passes: int = 1) -> dict:
-    """One learner through every page and lab, again and again."""
+                       seed: int = 7, min_passes: int = 1, rest_s: float = 0.0) -> dict:
+    """One learner through every page and lab, again and again.  With ``rest_s``, the
+    learner steps away after each pass for that long (daphne reaps the labs nobody
+    watches) and the RSS at rest is recorded: what the process comes back to once the
+    learner's labs are gone, which must not grow from pass to pass."""
     rng, browser = Random(seed), Browser(base)
     pages = await asyncio.to_thread(site_pages, browser)
     curve, stop = Curve(pid), asyncio.Event()
     sampler = asyncio.get_running_loop().create_task(curve.run(stop, 2.0))
     deadline = time.monotonic() + minutes * 60 / accel
     passes, loads, labs, answered, sent, statuses = 0, 0, 0, 0, 0, {}
+    rested: list[float] = []
     while time.monotonic() < deadline or passes < min_passes:
         for page in pages:
             status, body, _ = await asyncio.to_thread(browser.get, page)
@@ -154,12 +158,20 @@ async def learner_soak(base: str, pid: int, minutes: float, accel: float,
             curve.warm()  # every page and lab seen once: the process is warm
             print(f"  warm after one pass: {len(pages)} pages, {labs} labs, "
                   f"RSS {curve.points[-1][1]:.0f} MiB", flush=True)
+        if rest_s:
+            await asyncio.sleep(rest_s)
+            rested.append(round(rss_kib(pid) / 1024, 1))
+            print(f"  pass {passes}: RSS at rest {rested[-1]:.0f} MiB", flush=True)
     stop.set()
     await sampler
     curve.sample()
+    rss = curve.summary()
+    if rested:
+        rss["at_rest_mib"] = rested
+        rss["rest_growth_mib"] = round(max(rested[1:] or rested) - rested[0], 1)
     return {"passes": passes, "pages": len(pages), "page_loads": loads, "labs_driven": labs,
             "commands": sent, "answered": answered, "http": statuses,
-            "rss": curve.summary(), "curve": curve.text(), "points": curve.points}
+            "rss": rss, "curve": curve.text(), "points": curve.points}
 
 
 async def one_lab_soak(base: str, pid: int, minutes: float, accel: float) -> dict:
@@ -199,10 +211,20 @@ async def one_lab_soak(base: str, pid: int, minutes: float, accel: float) -> dic
             "rss": curve.summary(), "curve": curve.text(), "points": curve.points}
 
 
+#: With ``--rest``: daphne reaps labs unwatched this long, so a resting learner's are gone
+#: after it plus the reaper's period (5 s) — ``REST_S`` in all.
+REST_IDLE_SECONDS = 3
+REST_S = 11.0
+
+
 def run(minutes: float = 60, accel: float = 10, one_lab: bool = False,
-        tmp: Path | None = None, min_passes: int = 1, env: dict | None = None) -> dict:
+        tmp: Path | None = None, min_passes: int = 1, env: dict | None = None,
+        rest: bool = False) -> dict:
     from tests.conftest import start_daphne, stop_process
 
+    env = dict(env or {})
+    if rest:
+        env.setdefault("LAB_IDLE_SECONDS", str(REST_IDLE_SECONDS))
     with tempfile.TemporaryDirectory() as scratch:
         proc, base = start_daphne(Path(tmp or scratch), extra_env=env)
         try:
@@ -210,10 +232,13 @@ def run(minutes: float = 60, accel: float = 10, one_lab: bool = False,
                 result = asyncio.run(one_lab_soak(base, proc.pid, minutes, accel))
             else:
                 result = asyncio.run(learner_soak(base, proc.pid, minutes, accel,
-                                                  min_passes=min_passes))
+                                                  min_passes=min_passes,
+                                                  rest_s=REST_S if rest else 0.0))
         finally:
             stop_process(proc)
     result["flat"] = result["rss"]["growth_after_warmup_mib"] < FLAT_MIB
+    if "rest_growth_mib" in result["rss"]:
+        result["flat_at_rest"] = result["rss"]["rest_growth_mib"] < FLAT_MIB
     return result
 
 
@@ -223,18 +248,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accel", type=float, default=10.0, help="how many times faster than a person")
     ap.add_argument("--one-lab", action="store_true", help="issue 8: one lab for an hour")
     ap.add_argument("--quick", action="store_true", help="10 minutes of use at 20x (30 s)")
+    ap.add_argument("--rest", action="store_true",
+                    help=f"step away {REST_S:g} s after each pass (labs reaped after "
+                         f"{REST_IDLE_SECONDS} s unwatched) and record the RSS at rest")
     args = ap.parse_args(argv)
     if args.quick:
         args.minutes, args.accel = 10.0, 20.0
     what = "one lab" if args.one_lab else "one learner through every page and lab"
     print(f"soak: {what}, {args.minutes:g} minutes of use at {args.accel:g}x "
           f"({args.minutes / args.accel:.1f} minutes of wall time)", flush=True)
-    r = run(args.minutes, args.accel, args.one_lab)
+    r = run(args.minutes, args.accel, args.one_lab, rest=args.rest)
     print(json.dumps({k: v for k, v in r.items() if k not in ("points", "curve")}, indent=1))
     print("  RSS curve (wall s since start : MiB):", r["curve"])
     print(f"  growth after warm-up {r['rss']['growth_after_warmup_mib']:.1f} MiB (target < "
           f"{FLAT_MIB} MiB: flat) {'ok' if r['flat'] else 'NOT FLAT'}")
-    return 0 if r["flat"] else 1
+    if "flat_at_rest" in r:
+        print(f"  RSS at rest after each pass {r['rss']['at_rest_mib']} MiB: growth "
+              f"{r['rss']['rest_growth_mib']:.1f} MiB {'ok' if r['flat_at_rest'] else 'NOT FLAT'}")
+    return 0 if r["flat"] and r.get("flat_at_rest", True) else 1
 
 
 if __name__ == "__main__":
