@@ -294,10 +294,15 @@ async def _run(base: str, pid: int, n_ws: int, n_http: int, seed: int) -> dict:
     watch.start()
     await asyncio.to_thread(started.wait, 60)
     # The same learners throughout: warm-up builds their labs and every preset the fuzz may
-    # switch to once, and loads every page once; after it, RSS should stay flat.
+    # switch to and loads every page — half the fuzz, with another seed (a twentieth, as
+    # it was first, also missed rarer messages: it found an allocation error that broke a
+    # lab's step).  RSS after it still steps up whenever a fuzzed config makes one of the
+    # eleven labs heavy (up to 100,000 records/s into small batches fills a pool of up to
+    # buffer.memory); ``python -m bench soak --rest`` measures flatness where that is
+    # controlled.
     browsers = [Browser(base) for _ in range(11)]
-    await ws_fuzz(browsers, max(200, n_ws // 20), seed + 1)
-    await asyncio.to_thread(http_fuzz, base, max(100, n_http // 20), seed + 1)
+    await ws_fuzz(browsers, max(200, n_ws // 2), seed + 1)
+    await asyncio.to_thread(http_fuzz, base, max(100, n_http // 4), seed + 1)
     sampler.mark("warm")
     ws = await ws_fuzz(browsers, n_ws, seed)
     sampler.mark("ws")

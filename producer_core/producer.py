@@ -329,8 +329,10 @@ class Producer:
             # An explicit partition past the topic's partitions is a call-time error
             # whether the metadata was cached or had to be fetched first: raise it here,
             # as the warm path does, instead of hiding it in the future.
+            # So is an allocation above buffer.memory (batch.size too big: Kafka's
+            # BufferPool.allocate throws IllegalArgumentException out of send()).
             err = ps.future._error
-            if isinstance(err, errors.PartitionOutOfRangeError):
+            if isinstance(err, errors.PartitionOutOfRangeError) or type(err) is ValueError:
                 raise err
         return ps.future  # inside a callback: not driven; it completes later
 
@@ -800,7 +802,16 @@ class Producer:
                          now, self.metadata, buffer_size, ps.future)
         if fut is None:
             size = acc.needs_buffer
-            if self.pool.try_allocate(size):
+            try:
+                allocated = self.pool.try_allocate(size)
+            except ValueError as exc:
+                # batch.size above buffer.memory: Kafka's BufferPool.allocate throws, and
+                # send() throws it in the application's thread.  This send was waiting (on
+                # metadata) and resumes here, inside the simulation's time: it returns
+                # with that error instead of breaking the step that resumed it.
+                self._return(ps, exc)
+                return
+            if allocated:
                 self._append(ps, size)
                 return
             self._wait_pool(ps, size)

@@ -71,3 +71,23 @@ def test_a_disposed_simulation_does_not_run_on():
     sim.run_until(2_000)  # nothing is scheduled any more: the clock just moves
     assert sim.now_ms == 2_000
     assert not sim.producer.accumulator.incomplete
+
+
+def test_a_batch_size_above_buffer_memory_fails_a_send_that_waited_for_metadata():
+    """Found by the fuzz: ``batch.size`` = 2147483647.  Kafka's ``BufferPool.allocate`` throws
+    ("Attempt to allocate … bytes, but there is a hard limit of …") and ``send()`` throws it.
+    A send that first waited for the topic's metadata resumes inside simulated time: an
+    application thread's send returns with that error, a direct call raises it — neither
+    breaks the scheduler step that resumed it."""
+    from producer_core.simulation import Simulation
+
+    sim = Simulation(config={"batch.size": 2**31 - 1}, seed=1)
+    with pytest.raises(ValueError, match="hard limit of 33554432"):
+        sim.producer.send("orders", value=b"x")  # blocks on metadata (driving time), throws
+    returned = []
+    sim.producer.send_async("orders-too", value=b"x",
+                            on_return=lambda fut, waited: returned.append(fut))
+    sim.run_for(5_000)  # the metadata arrives; the send resumes and returns, the run goes on
+    assert len(returned) == 1 and returned[0].done()
+    with pytest.raises(ValueError, match="hard limit of 33554432"):
+        returned[0].result()
