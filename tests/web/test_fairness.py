@@ -4,7 +4,11 @@ LabSession and engine."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import sys
+import time
 
 import pytest
 
@@ -402,9 +406,6 @@ async def test_a_1000_event_step_does_not_hold_the_event_loop(lab_registry, sett
 async def test_unwatched_labs_sleep_and_resume_where_they_froze(lab_registry):
     """Issue 7: a lab nobody watches costs (almost) nothing — its tick sleeps instead of
     waking 20 times a second — and a learner coming back finds it where it froze, at once."""
-    import asyncio
-    import time
-
     keys, socks = [], []
     for _ in range(20):
         key = await make_session_key()
@@ -448,9 +449,6 @@ async def test_unwatched_labs_sleep_and_resume_where_they_froze(lab_registry):
 def test_a_stopped_or_rebuilt_lab_gives_its_memory_back_at_once():
     """Issue 7: a reset, a preset switch or a stopped lab frees the old run's batches by
     reference counting, not at the next full collection (``Simulation.dispose``)."""
-    import gc
-    import sys
-
     gc.collect()
     was = gc.isenabled()
     gc.disable()
