@@ -47,7 +47,7 @@ def test_blocked_sends_leave_no_garbage_cycles(no_cycle_collector):
     pool = sim.producer.accumulator.pool
     assert pool.exhausted_total + pool.allocations > 0 and sim.workloads[0].blocked_sends > 1000
     garbage = gc.collect()
-    # before the fix: one cycle per blocked send and per cancelled timeout, ~500,000 objects
+    # before the fix: one cycle per blocked send and per cancelled timeout, 167,700 objects
     # at 4 s; what is left are a few hundred objects of the run's set-up
     assert garbage < 5_000, garbage
     sim.dispose()
