@@ -1,4 +1,4 @@
-"""``python -m bench classroom [--quick] [--learners 30] [--seconds 20]``: issue 7's load test.
+"""``python -m bench classroom [--quick] [--learners 30] [--seconds 20] [--only N]``: issue 7's load test.
 
 An independent load client against one daphne subprocess (and its worker), with real
 sessions and real WebSockets: each learner is a cookie jar that loads the page over HTTP like
@@ -223,8 +223,22 @@ def _mark(ok: bool) -> str:
 
 async def _run(base: str, pid: int, args) -> int:
     n, seconds = args.learners, args.seconds
+    parts = set(args.only or (1, 2, 3, 4))
     print(f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; "
           f"client and server share it)")
+    if 1 in parts:
+        await _learners_on_default(base, pid, n, seconds)
+    if 2 in parts:
+        await _embedded(base, args.quick)
+    if 3 in parts:
+        await _heavy_alone(base, pid, seconds)
+    if 4 in parts:
+        await _replays(base, pid, seconds)
+    print("(numbers from a shared machine are under load: re-measure on a quiet one)")
+    return 0
+
+
+async def _learners_on_default(base: str, pid: int, n: int, seconds: float) -> None:
     print(f"== 1. {n} learners on the default preset, {seconds:g} s")
     learners = await open_learners(base, n)
     r = await measure(learners, seconds, pid)
@@ -240,13 +254,15 @@ async def _run(base: str, pid: int, args) -> int:
     print(f"  daphne used {100 * r['daphne_cpu']:.0f}% of a core; RSS {r['rss_mib']:.0f} MiB")
     await asyncio.sleep(2.0)
 
+
+async def _embedded(base: str, quick: bool) -> None:
     print("== 2. every embedded lab of the debug-this and common-mistake pages starts")
     home = Browser(base)
     pages = []
     for index in ("/debug/", "/mistakes/"):
         _, body, _ = await asyncio.to_thread(home.get, index)
         pages += sorted(set(re.findall(rf'href="({index}[a-z0-9-]+/)"', body)))
-    if args.quick:
+    if quick:
         pages = pages[:2]
     for k in (1, 10):
         for row in await embedded_pages(base, pages, k):
@@ -254,6 +270,8 @@ async def _run(base: str, pid: int, args) -> int:
                   f"started (all within {row['all_started_s']:.1f} s) "
                   f"{_mark(row['started'] == row['labs'])} {row['errors'] or ''}")
 
+
+async def _heavy_alone(base: str, pid: int, seconds: float) -> None:
     print("== 3. each 100,000 records/s preset alone")
     for preset in heavy_presets():
         x = await open_learners(base, 1, f"/lab/?preset={preset}")
@@ -264,6 +282,8 @@ async def _run(base: str, pid: int, args) -> int:
               f"{r['fps_median']:.1f} frames/s; daphne {100 * r['daphne_cpu']:.0f}% of a core")
         await asyncio.sleep(1.0)
 
+
+async def _replays(base: str, pid: int, seconds: float) -> None:
     print("== 4. while four incident replays run in the worker")
     r = await replays_and_another_learner(base, pid, min(seconds, 15.0))
     print(f"  another learner's lab: {r['speed']:.2f}x (target >= {TARGETS['replay_speed']:g}x) "
@@ -271,8 +291,6 @@ async def _run(base: str, pid: int, args) -> int:
     print(f"  page loads: p50 {r['page_p50_ms']:.0f} ms, p95 {r['page_p95_ms']:.0f} ms (target "
           f"< {TARGETS['page_p95_ms']:g} ms) {_mark(r['page_p95_ms'] < TARGETS['page_p95_ms'])} "
           f"over {r['page_loads']} loads; the replay jobs then: {r['jobs']}")
-    print("(numbers from a shared machine are under load: re-measure on a quiet one)")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learners", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--quick", action="store_true", help="10 learners, 8 s, two pages")
+    ap.add_argument("--only", type=int, action="append", choices=(1, 2, 3, 4), default=None,
+                    help="run only this part (repeatable); default: all four")
     args = ap.parse_args(argv)
     if args.quick:
         args.learners, args.seconds = min(args.learners, 10), min(args.seconds, 8.0)

@@ -47,17 +47,6 @@ def _answer_long_request_lines() -> None:
 _answer_long_request_lines()
 
 
-def _freeze_what_was_loaded() -> None:
-    """What the process loaded to start (Django, the apps, the courseware: ~90,000 tracked
-    objects) lives as long as the process: move it out of the collector's generations, so
-    that a full collection scans only what came after.  Full collections held the event
-    loop 80-150 ms each, every few seconds, under a room's load: the slowest command of a
-    presenter's, frames included (``python -m bench.room_bench``, 2 processes, 100
-    followers: p99 from 131-182 ms to 80-115 ms)."""
-    import gc
+from courseware import collector  # noqa: E402 - after the app is loaded: it freezes it
 
-    gc.collect()
-    gc.freeze()
-
-
-_freeze_what_was_loaded()
+collector.tune()  # see courseware/collector.py: the 100,000 records/s labs' 50-150 ms stalls

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django_tasks_db.management.commands import db_worker
 
+from courseware import collector
 from courseware.jobs import recovery, wakeup, worker_identity
 from courseware.jobs.tasks import lease_seconds
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                             help="run what is queued, then exit")
 
     def handle(self, *args, interval: float, batch: bool, **options):
+        collector.tune()  # replays and grading runs are engines too: courseware/collector.py
         me = worker_identity.current()
         stop = threading.Event()
         beat = float(getattr(settings, "JOBS_HEARTBEAT_SECONDS", 2))
