@@ -238,8 +238,26 @@ async def _run(base: str, pid: int, args) -> int:
     return 0
 
 
+def engine_floor(preset: str, virtual_s: float = 2.0, repeat: int = 3) -> float:
+    """Cores one lab of ``preset`` needs at 1× for its engine alone: the records a run of
+    it sends, sent by a plain ``send()`` loop at the same virtual instants, then
+    ``flush()`` (``bench live-cost``'s "plain" side: the same batches, requests and broker
+    work, without threads, frames or sockets), CPU per virtual second; the least of
+    ``repeat`` runs."""
+    from bench.live_cost_bench import capture, plain_paced
+
+    records = capture(preset, int(virtual_s * 1000))
+    return min(plain_paced(preset, records) for _ in range(repeat)) / virtual_s
+
+
 async def _learners_on_default(base: str, pid: int, n: int, seconds: float) -> None:
+    from courseware.lab.session import DEFAULT_PRESET
+
     print(f"== 1. {n} learners on the default preset, {seconds:g} s")
+    floor = engine_floor(DEFAULT_PRESET)
+    print(f"  the engine alone (a plain send() loop, bench live-cost) needs {100 * floor:.0f}% of "
+          f"a core per lab at 1x: {n} labs need {n * floor:.2f} cores before any frame, "
+          f"socket or client; this machine has {os.cpu_count()}")
     learners = await open_learners(base, n)
     r = await measure(learners, seconds, pid)
     close(learners)

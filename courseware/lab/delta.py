@@ -30,6 +30,7 @@ form are strings, so integer ids and list indexes travel as strings.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 _UNCHANGED = None  # diff() returns None when nothing changed
@@ -57,18 +58,26 @@ def diff(old: Any, new: Any) -> dict | None:
 
 def _table(items: list) -> tuple[list, list] | None:
     """``(keys, rows)`` when ``items`` are at least ``TABLE_MIN`` dicts with the same keys
-    in the same order; otherwise None."""
+    (each row in ``keys``' order, the first item's); otherwise None."""
     if len(items) < TABLE_MIN:
         return None
     first = items[0]
-    if not isinstance(first, dict) or not first:
+    if type(first) is not dict or not first:
         return None
     keys = tuple(first)
+    n = len(keys)
+    # as many keys as ``keys`` and each of them there: the same keys.  The row reads them
+    # in ``keys``' order, in C (an itemgetter), whatever the item's own order.
+    row = itemgetter(*keys) if n > 1 else (lambda item, k=keys[0]: (item[k],))
     rows = []
-    for item in items:
-        if not isinstance(item, dict) or tuple(item) != keys:
-            return None
-        rows.append(list(item.values()))
+    append = rows.append
+    try:
+        for item in items:
+            if type(item) is not dict or len(item) != n:
+                return None
+            append(row(item))
+    except KeyError:
+        return None
     return list(keys), rows
 
 
@@ -156,8 +165,11 @@ def _diff_list(old: list, new: list) -> dict:
         dicts = isinstance(new[0], dict)
         patch = {}
         for index, (a, b) in enumerate(zip(old, new)):
-            if a != b:
-                patch[str(index)] = diff(a, b)
+            # diff() itself says "equal" (None): comparing first would walk a changed
+            # item twice
+            op = diff(a, b)
+            if op is not None:
+                patch[str(index)] = op
                 if not dicts and len(patch) > len(new) // 2:
                     break
         else:
@@ -203,12 +215,17 @@ def _diff_ring(old: list, new: list) -> tuple[dict, int] | None:
         patch = {}
         for index in range(common, limit):
             a, b = old[shift + index], new[index]
-            if a != b:
-                if not isinstance(a, dict) or not isinstance(b, dict) \
-                        or a.get("id", index) != b.get("id", index):
-                    patch = None
-                    break
-                patch[str(index)] = _diff_dict(a, b)
+            if a is b:
+                continue
+            if type(a) is not dict or type(b) is not dict \
+                    or a.get("id", index) != b.get("id", index):
+                if a == b:
+                    continue
+                patch = None
+                break
+            op = _diff_dict_or_none(a, b)
+            if op is not None:
+                patch[str(index)] = op
         if patch is not None and 2 * (len(patch) + len(new) - limit) < tail:
             op: dict[str, Any] = {"s": shift}
             if limit != len(old) - shift:

@@ -86,7 +86,7 @@ def test_many_new_items_travel_as_a_table():
     new = old[20:] + [{"t": 100 + i, "partition": i % 3, "n": 2} for i in range(20)]
     op = diff(old, new)
     assert op["s"] == 20 and op["h"] == ["t", "partition", "n"]
-    assert op["r"][0] == [100, 0, 2] and len(op["r"]) == 20 and "a" not in op
+    assert list(op["r"][0]) == [100, 0, 2] and len(op["r"]) == 20 and "a" not in op
     assert apply(old, json.loads(json.dumps(op))) == new
     # replacing a whole list of uniform dicts is a table too
     op = diff([1], new)
@@ -104,3 +104,14 @@ def test_same_length_lists_of_dicts_are_patched_even_when_all_changed():
 def test_dict_patch_names_changed_and_removed_keys():
     op = diff({"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 5})
     assert op == {"d": {"b": {"=": 5}}, "x": ["c"]}
+
+
+def test_a_table_reads_every_row_in_its_header_order():
+    old = [{"t": -1, "n": 0}]
+    new = [{"n": 2, "t": i} if i % 2 else {"t": i, "n": 2} for i in range(10)]
+    op = json.loads(json.dumps(diff(old, new)))
+    assert op["h"] == ["t", "n"] and op["r"][1] == [1, 2]
+    assert apply(old, op) == new
+    # a missing or an extra key is no table
+    assert "h" not in diff(old, new[:9] + [{"t": 9}])
+    assert "h" not in diff(old, new[:9] + [{"t": 9, "n": 2, "x": 0}])
