@@ -47,6 +47,6 @@ def _answer_long_request_lines() -> None:
 _answer_long_request_lines()
 
 
-from courseware import collector  # noqa: E402 - after the app is loaded: it freezes it
+from courseware import collector  # imported last: it freezes what was loaded before it
 
 collector.tune()  # see courseware/collector.py: the 100,000 records/s labs' 50-150 ms stalls
