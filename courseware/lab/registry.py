@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from courseware import collector
 from courseware.lab.commands import Command, CommandError
 from courseware.lab.pacing import wall_ms
 from courseware.lab.session import LabSession
@@ -58,6 +59,7 @@ REBUILDS = frozenset({"reset", "preset", "workload"})
 
 PROCESS_TOKEN = uuid.uuid4().hex  # names this process in ownership leases
 LEASE_S = 30
+FULL_COLLECT_EVERY_S = 30.0  # the reaper's full collections after stops, while labs are watched
 UNWATCHED_WAKE_S = 2.0  # an unwatched lab's tick sleeps this long at most (well under LEASE_S)
 
 
@@ -472,6 +474,8 @@ class LabRegistry:
         self._executor: ThreadPoolExecutor | None = None
         self.builds_pending = 0
         self.labs_stopped = 0  # ever, by this process (the reaper returns memory after stops)
+        self._full_collect_due = False
+        self._full_collect_at = float("-inf")
 
     @property
     def max_labs(self) -> int:
@@ -695,7 +699,23 @@ class LabRegistry:
                 labs_before = self.labs_stopped
                 await self.reap()
                 await self.trim_unwatched()
-                if self.labs_stopped != labs_before:
+                # Garbage in cycles waits longer with our collector settings
+                # (courseware/collector.py): the young generations are collected every
+                # round they have grown, everything after labs stopped (what a stopped
+                # lab leaves in cycles was mostly promoted long ago) — then at most every
+                # FULL_COLLECT_EVERY_S while labs are watched (a full collection holds the
+                # loop 50-150 ms), at once when nobody watches.
+                stopped = self.labs_stopped != labs_before
+                self._full_collect_due |= stopped
+                watched = any(r.viewers for r in self.labs.values())
+                now = time.monotonic()
+                if self._full_collect_due and (
+                        not watched or now - self._full_collect_at >= FULL_COLLECT_EVERY_S):
+                    found = collector.collect_all()
+                    self._full_collect_due, self._full_collect_at = False, now
+                else:
+                    found = collector.collect_young_if_grown()
+                if stopped or found:
                     # A stopped lab's memory is freed at once (Simulation.dispose), but glibc
                     # keeps freed pages in the process; hand them back, off the loop (the
                     # call releases the GIL).

@@ -27,3 +27,29 @@ def test_tune_keeps_the_older_generations_thresholds():
         "import gc; gc.set_threshold(700, 7, 9); from courseware import collector; "
         "collector.tune(); print(*gc.get_threshold())")
     assert (gen0, gen1, gen2) == (100_000, 7, 9)
+
+
+def test_the_young_generations_are_collected_once_grown_and_only_then():
+    import gc
+
+    from courseware import collector
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # nothing collects behind the test's back
+    try:
+        gc.collect()
+        assert collector.collect_young_if_grown(min_objects=1_000) == 0  # nothing grew
+
+        def cycle():
+            a, b = [], []
+            a.append(b)
+            b.append(a)
+
+        for _ in range(1_000):
+            cycle()  # 2,000 lists freed by nothing but the collector
+        assert collector.collect_young_if_grown(min_objects=50_000) == 0  # not grown enough
+        assert collector.collect_young_if_grown(min_objects=1_000) >= 2_000
+        assert collector.collect_young_if_grown(min_objects=1_000) == 0
+    finally:
+        if was_enabled:
+            gc.enable()
