@@ -20,6 +20,8 @@ try:  # Django 6 ships the tasks framework; on 5.2 the django-tasks backport pro
 except ImportError:  # pragma: no cover - depends on the Django version
     from django_tasks import task
 
+from courseware import collector
+
 from . import worker_identity
 from .kinds import KINDS, JobError, Progress
 from .models import Job
@@ -55,6 +57,16 @@ def run_job(job_id: str) -> str:
                                                             progress_text=text)
 
     mine = Job.objects.filter(pk=job.pk, worker=worker, status=Job.Status.RUNNING)
+    try:
+        return _run(job, fn, write, mine)
+    finally:
+        # The job's simulations are garbage now, in the collector's old generation, which
+        # the worker's settings collect rarely (courseware/collector.py): free them before
+        # the next job, not millions of allocations later.
+        collector.collect_all()
+
+
+def _run(job, fn, write, mine) -> str:
     try:
         if fn is None:
             raise JobError(f"This server does not know the job kind {job.kind!r}.")
