@@ -1,4 +1,4 @@
-"""``python -m bench classroom [--quick] [--learners 30] [--seconds 20] [--only N]``: issue 7's load test.
+"""Issue 7's load test: ``python -m bench classroom [--quick] [--learners 30] [--only N]``.
 
 An independent load client against one daphne subprocess (and its worker), with real
 sessions and real WebSockets: each learner is a cookie jar that loads the page over HTTP like

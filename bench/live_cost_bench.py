@@ -22,8 +22,8 @@ steadier than the wall clock on a shared machine) per record of:
   (fewer, fuller batches: a different run, shown for reference).
 
 Both sides run in this one process with the collector as daphne sets it
-(``courseware.collector``).  The ratios are live ÷ plain.  Presets with a fault script are marked: the target
-(ratio ≤ 2) is for presets without faults.
+(``courseware.collector``).  The ratios are live ÷ plain.  Presets with a fault script are
+marked: the target (ratio ≤ 2) is for presets without faults.
 """
 
 from __future__ import annotations
